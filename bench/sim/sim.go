@@ -1,0 +1,233 @@
+package sim
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/valyala/fasthttp"
+)
+
+// ErrClosed is returned by Serve and ListenAndServe after Close.
+var ErrClosed = errors.New("sim: closed")
+
+// Sim is one provider simulator: its books, its fault settings, its webhook
+// dispatcher and its HTTP server. All methods are safe for concurrent use.
+type Sim struct {
+	cfg   Config
+	clock Clock
+
+	momo   *momoBooks
+	issuer *issuerBooks
+	sms    *messageLog
+	push   *messageLog
+	ops    *messageLog
+	faults *faultTable
+	hooks  *dispatcher
+	ids    idSource
+	closed atomic.Bool
+	// scheduled counts approvals and settlements not yet completed, active
+	// the requests being handled.
+	scheduled atomic.Int64
+	active    atomic.Int64
+	closeMu   sync.Mutex
+	servers   []*fasthttp.Server
+	hungMu    sync.Mutex
+	hung      map[net.Conn]struct{}
+	handler   fasthttp.RequestHandler
+}
+
+// New returns a simulator with fresh books. It starts the webhook
+// dispatcher; call Close to stop it.
+func New(cfg Config) *Sim {
+	cfg = cfg.withDefaults()
+	s := &Sim{
+		cfg:    cfg,
+		clock:  cfg.Clock,
+		sms:    newMessageLog(),
+		push:   newMessageLog(),
+		ops:    newMessageLog(),
+		faults: newFaultTable(cfg.Seed),
+		ids:    newIDSource(cfg.Seed),
+		hung:   make(map[net.Conn]struct{}),
+	}
+	s.momo = newMomoBooks(cfg.Qosic)
+	floatCents, _ := parseCents(cfg.IssuerFloat) // validated by withDefaults
+	s.issuer = newIssuerBooks(floatCents)
+	s.hooks = newDispatcher(s)
+	s.handler = s.route
+	return s
+}
+
+// Config returns the effective configuration, defaults filled in.
+func (s *Sim) Config() Config { return s.cfg }
+
+// Handler returns the simulator's fasthttp handler (provider APIs and the
+// control API), for embedding in another server.
+func (s *Sim) Handler() fasthttp.RequestHandler { return s.handler }
+
+// ListenAndServe listens on addr (Config.Addr when empty) and serves until
+// Close.
+func (s *Sim) ListenAndServe(addr string) error {
+	if addr == "" {
+		addr = s.cfg.Addr
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("sim: listen %s: %w", addr, err)
+	}
+	return s.Serve(ln)
+}
+
+// Serve serves the simulator on ln until Close. It returns ErrClosed after a
+// Close and any other error of the listener.
+func (s *Sim) Serve(ln net.Listener) error {
+	srv := &fasthttp.Server{
+		Handler:            s.handler,
+		Name:               "kash-providersim",
+		MaxRequestBodySize: 1 << 20,
+		IdleTimeout:        2 * time.Minute,
+		CloseOnShutdown:    true,
+	}
+	s.closeMu.Lock()
+	if s.closed.Load() {
+		s.closeMu.Unlock()
+		_ = ln.Close()
+		return ErrClosed
+	}
+	s.servers = append(s.servers, srv)
+	s.closeMu.Unlock()
+	err := srv.Serve(ln)
+	if s.closed.Load() {
+		return ErrClosed
+	}
+	if err != nil {
+		return fmt.Errorf("sim: serve: %w", err)
+	}
+	return nil
+}
+
+// Close stops the servers (waiting up to 5 s for requests in progress),
+// releases connections held by timeout faults, and stops webhook delivery.
+// Scheduled approvals and settlements no longer happen after Close.
+func (s *Sim) Close() error {
+	s.closeMu.Lock()
+	if s.closed.Swap(true) {
+		s.closeMu.Unlock()
+		return nil
+	}
+	servers := s.servers
+	s.closeMu.Unlock()
+
+	s.releaseHungConns()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	var errs []error
+	for _, srv := range servers {
+		if err := srv.ShutdownWithContext(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("sim: shutdown: %w", err))
+		}
+	}
+	s.hooks.close()
+	return errors.Join(errs...)
+}
+
+// route dispatches a request to the provider API or control API it names.
+func (s *Sim) route(ctx *fasthttp.RequestCtx) {
+	s.active.Add(1)
+	defer s.active.Add(-1)
+	path := ctx.Path()
+	switch {
+	case hasPrefix(path, "/QosicBridge/user/"):
+		s.serveQosic(ctx, string(path[len("/QosicBridge/user/"):]))
+	case hasPrefix(path, "/v3/"):
+		s.serveFlutterwave(ctx, string(path[len("/v3"):]))
+	case string(path) == "/messages":
+		s.serveMessageBird(ctx)
+	case string(path) == "/api/v1/notifications":
+		s.serveOneSignal(ctx)
+	case hasPrefix(path, "/services/"):
+		s.serveSlack(ctx, string(path))
+	case hasPrefix(path, "/sim/"):
+		s.serveControl(ctx, string(path))
+	default:
+		ctx.SetStatusCode(fasthttp.StatusNotFound)
+		ctx.SetContentType("text/plain; charset=utf-8")
+		ctx.SetBodyString("not found")
+	}
+}
+
+func hasPrefix(b []byte, prefix string) bool {
+	return len(b) >= len(prefix) && string(b[:len(prefix)]) == prefix
+}
+
+// hang answers nothing: the connection is held until the client gives up
+// (closes it) or TimeoutHang passes, then closed. That is how a provider
+// timeout looks from the client.
+func (s *Sim) hang(ctx *fasthttp.RequestCtx) {
+	ctx.HijackSetNoResponse(true)
+	deadline := time.Now().Add(s.cfg.TimeoutHang)
+	ctx.Hijack(func(c net.Conn) {
+		if !s.trackHung(c) {
+			return
+		}
+		defer s.untrackHung(c)
+		_ = c.SetReadDeadline(deadline)
+		buf := make([]byte, 512)
+		for {
+			if _, err := c.Read(buf); err != nil {
+				return
+			}
+		}
+	})
+}
+
+func (s *Sim) trackHung(c net.Conn) bool {
+	s.hungMu.Lock()
+	defer s.hungMu.Unlock()
+	if s.closed.Load() {
+		return false
+	}
+	s.hung[c] = struct{}{}
+	return true
+}
+
+func (s *Sim) untrackHung(c net.Conn) {
+	s.hungMu.Lock()
+	delete(s.hung, c)
+	s.hungMu.Unlock()
+}
+
+func (s *Sim) releaseHungConns() {
+	s.hungMu.Lock()
+	defer s.hungMu.Unlock()
+	for c := range s.hung {
+		_ = c.SetReadDeadline(time.Now())
+	}
+}
+
+// Settling reports how many requests are being handled plus how many MTN
+// approvals and settlements are scheduled but not yet done (payers that
+// never approve are not counted). The books are final when it is zero.
+func (s *Sim) Settling() int64 { return s.scheduled.Load() + s.active.Load() }
+
+// after runs f after d unless the simulator is closed by then.
+func (s *Sim) after(d time.Duration, f func()) {
+	time.AfterFunc(d, func() {
+		if !s.closed.Load() {
+			f()
+		}
+	})
+}
+
+func (s *Sim) now() time.Time { return s.clock.Now().UTC() }
+
+// splitPath splits "/a/b/c" into its non-empty segments.
+func splitPath(p string) []string {
+	return strings.FieldsFunc(p, func(r rune) bool { return r == '/' })
+}
