@@ -5,7 +5,7 @@ GO       ?= go
 PKGS     ?= ./...
 export KASH_DATA_DIR ?= $(CURDIR)/.kash
 
-.PHONY: run test lint bench deps postgres build fuzz
+.PHONY: run test lint bench deps postgres prometheus build fuzz
 
 ## run: the server with a local Postgres and the built-in provider simulator
 run: postgres
@@ -31,8 +31,12 @@ build:
 	$(GO) build -o bin/ ./cmd/...
 
 ## deps: everything the tests need that is not a Go module
-deps: postgres
+deps: postgres prometheus
 
 ## postgres: make sure the PostgreSQL server binaries are installed
 postgres:
 	@bash .ci/ensure-postgres
+
+## prometheus: make sure promtool and the Prometheus server are installed (metrics tests; no service is started)
+prometheus:
+	@bash .ci/ensure-prometheus

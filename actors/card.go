@@ -133,6 +133,15 @@ func (a *cardActor) handle(ctx actor.Context, msg any, sender *actor.PID) {
 		a.resolveIssuer(m.ref)
 	case *resendIssuer:
 		a.resend(m.ref)
+	case *resendMomo:
+		delete(a.calls, m.ref)
+		if p := a.payments[m.ref]; p != nil && p.Status == engine.PaymentPending {
+			kind := callPayout
+			if p.Kind == engine.PaymentCollection {
+				kind = callCollect
+			}
+			a.callMomo(kind, p)
+		}
 	case *floatGranted:
 		a.onFloatGranted(ctx, m.fundingID)
 	case *floatQueued:
@@ -148,6 +157,11 @@ func (a *cardActor) handle(ctx actor.Context, msg any, sender *actor.PID) {
 	case *recoverCard:
 		a.recover(ctx)
 		a.reply(ctx, sender, recovered{})
+	case *resumeFunding:
+		if f := a.fundings[m.fundingID]; f != nil {
+			a.resumeFunding(f)
+		}
+		a.reply(ctx, sender, commandReply{})
 	default:
 		slog.Debug("card actor: unexpected message", "card", a.id, "type", fmt.Sprintf("%T", msg))
 	}
@@ -240,7 +254,7 @@ func (a *cardActor) issue(ctx actor.Context, m *IssueCard, sender *actor.PID) {
 		}
 		a.exists, a.card = true, card
 		a.fundings[f.ID], a.payments[p.Ref] = &f, &p
-		a.d.obs.FundingTransition("", f.Status)
+		a.d.obs.FundingTransition(f.ID, "", f.Status)
 		a.reply(ctx, sender, commandReply{card: card, funding: f})
 		a.callMomo(callCollect, &p)
 	})
@@ -271,7 +285,7 @@ func (a *cardActor) fund(ctx actor.Context, m *FundCard, sender *actor.PID) {
 			return
 		}
 		a.fundings[f.ID], a.payments[p.Ref] = &f, &p
-		a.d.obs.FundingTransition("", f.Status)
+		a.d.obs.FundingTransition(f.ID, "", f.Status)
 		a.reply(ctx, sender, commandReply{card: a.card, funding: f})
 		a.callMomo(callCollect, &p)
 	})
@@ -598,7 +612,7 @@ func (a *cardActor) persistFunding(ctx actor.Context, old *engine.FundingRecord,
 		} else {
 			a.fundings[f.ID] = &f
 		}
-		a.d.obs.FundingTransition(from, f.Status)
+		a.d.obs.FundingTransition(f.ID, from, f.Status)
 		if then != nil {
 			then()
 		}
@@ -740,7 +754,7 @@ func (a *cardActor) poll(ctx actor.Context, ref string) {
 				a.card = change.Cards[i]
 			}
 			a.fundings[nf.ID] = &nf
-			a.d.obs.FundingTransition(statusAwaitingPayment, nf.Status)
+			a.d.obs.FundingTransition(nf.ID, statusAwaitingPayment, nf.Status)
 		}
 		if !a.calls[np.Ref] {
 			a.callMomo(callStatus, &np)
@@ -791,7 +805,7 @@ func (a *cardActor) startWithdrawal(ctx actor.Context, id, userID string, q engi
 		}
 		a.card = card
 		a.withdrawals[w.ID] = &w
-		a.d.obs.WithdrawalTransition("", w.Status)
+		a.d.obs.WithdrawalTransition(w.ID, "", w.Status)
 		a.reply(ctx, sender, commandReply{card: card, withdrawal: w})
 		a.callDebit(&w)
 	})
@@ -930,7 +944,7 @@ func (a *cardActor) persistWithdrawal(ctx actor.Context, old *engine.WithdrawalR
 		} else {
 			a.withdrawals[w.ID] = &w
 		}
-		a.d.obs.WithdrawalTransition(from, w.Status)
+		a.d.obs.WithdrawalTransition(w.ID, from, w.Status)
 		if then != nil {
 			then()
 		}
@@ -1184,20 +1198,7 @@ func (a *cardActor) resend(ref string) {
 // status of their reference, never by a new reference.
 func (a *cardActor) recover(ctx actor.Context) {
 	for _, f := range a.fundings {
-		switch f.Status {
-		case statusAwaitingPayment:
-			a.pollNow(collectionRef(f.ID))
-		case statusPaid, statusQueued:
-			a.requestFloat(f)
-		case statusFundingCard:
-			a.resolveIssuer(issueRef(f.ID))
-		case statusRefunding:
-			if last := a.latestRefund(f.ID); last == nil || last.Status == engine.PaymentFailed {
-				a.d.registry.Send(a.id, &retryRefund{fundingID: f.ID})
-			} else if last.Status == engine.PaymentPending {
-				a.pollNow(last.Ref)
-			}
-		}
+		a.resumeFunding(f)
 	}
 	for _, p := range a.payments {
 		if p.Status == engine.PaymentPending && !a.calls[p.Ref] {
@@ -1216,6 +1217,25 @@ func (a *cardActor) recover(ctx actor.Context) {
 	}
 	if a.exists && a.card.Status == cardTerminating && len(a.withdrawals) == 0 {
 		a.callTerminate()
+	}
+}
+
+// resumeFunding drives a funding's next step again, each under its own
+// reference.
+func (a *cardActor) resumeFunding(f *engine.FundingRecord) {
+	switch f.Status {
+	case statusAwaitingPayment:
+		a.pollNow(collectionRef(f.ID))
+	case statusPaid, statusQueued:
+		a.requestFloat(f)
+	case statusFundingCard:
+		a.resolveIssuer(issueRef(f.ID))
+	case statusRefunding:
+		if last := a.latestRefund(f.ID); last == nil || last.Status == engine.PaymentFailed {
+			a.d.registry.Send(a.id, &retryRefund{fundingID: f.ID})
+		} else if last.Status == engine.PaymentPending {
+			a.pollNow(last.Ref)
+		}
 	}
 }
 

@@ -57,6 +57,14 @@ func (e *Engine) SensitiveCard(ctx context.Context, userID, cardID string) (engi
 	return r.sensitive, err
 }
 
+// ResumeFunding makes the card drive a funding's next step again, as
+// recovery does: for ops (a stuck funding), and for the bench's settle
+// scenario, which seeds paid fundings and resumes them.
+func (e *Engine) ResumeFunding(ctx context.Context, cardID, fundingID string) error {
+	_, err := e.request(ctx, cardID, &resumeFunding{fundingID: fundingID})
+	return err
+}
+
 // PaymentUpdate applies a provider's status for a payment reference (from a
 // webhook). The card that owns the reference is found from the reference.
 func (e *Engine) PaymentUpdate(ctx context.Context, cardID, ref string, result engine.Result) error {

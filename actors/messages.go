@@ -116,6 +116,9 @@ type floatRetry struct{ fundingID string }
 // recoverCard makes a card actor resume its non-final sagas; it answers
 // with recovered once every step is re-driven.
 type recoverCard struct{}
+
+// resumeFunding makes a card drive one funding's next step again.
+type resumeFunding struct{ fundingID string }
 type recovered struct{}
 
 // committed is the journal's answer to a card's change.

@@ -24,8 +24,10 @@ type ActorObserver interface {
 // be cheap and safe for concurrent use.
 type Observer interface {
 	ActorObserver
-	FundingTransition(from, to string)
-	WithdrawalTransition(from, to string)
+	// FundingTransition and WithdrawalTransition are told after each
+	// committed status change of an operation ("" from: created).
+	FundingTransition(id, from, to string)
+	WithdrawalTransition(id, from, to string)
 	PaymentFinal(provider, kind, status string)
 	Earned(operation string, xofMinor int64)
 	Suspense(delta int)
@@ -43,10 +45,10 @@ func (NopObserver) Activated(string) {}
 func (NopObserver) Passivated(string) {}
 
 // FundingTransition implements Observer.
-func (NopObserver) FundingTransition(string, string) {}
+func (NopObserver) FundingTransition(string, string, string) {}
 
 // WithdrawalTransition implements Observer.
-func (NopObserver) WithdrawalTransition(string, string) {}
+func (NopObserver) WithdrawalTransition(string, string, string) {}
 
 // PaymentFinal implements Observer.
 func (NopObserver) PaymentFinal(string, string, string) {}

@@ -2,6 +2,7 @@ package actors
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -71,6 +72,11 @@ func (p *providerActor) doMomo(c *momoCall) {
 		res, err = p.momo.Payout(ctx, c.req)
 	default:
 		res, err = p.momo.PaymentStatus(ctx, c.req.Ref, c.req.Operator)
+		if errors.Is(err, engine.ErrUnknownReference) {
+			p.d.router.Record(p.name, engine.OutcomeUnknown, nil, time.Since(start))
+			p.d.registry.Send(c.cardID, &resendMomo{ref: c.req.Ref})
+			return
+		}
 	}
 	if err != nil {
 		res.Outcome = engine.OutcomeUnknown
@@ -103,7 +109,7 @@ func (p *providerActor) doIssuer(c *issuerCall) {
 		res, err = p.issuer.TerminateCard(ctx, c.ref, c.issuerCardID)
 	default:
 		res, card, err = p.issuer.OperationStatus(ctx, c.ref)
-		if err == nil && res.Outcome == engine.OutcomeFailed && res.Reason == engine.ReasonNotFound {
+		if errors.Is(err, engine.ErrUnknownReference) {
 			// The issuer never saw this reference: the call did not take
 			// effect, so the card sends it again under the same reference.
 			p.d.registry.Send(c.cardID, &resendIssuer{ref: c.ref})
@@ -119,5 +125,9 @@ func (p *providerActor) doIssuer(c *issuerCall) {
 	p.d.registry.Send(c.cardID, &issuerResult{ref: c.ref, result: res, card: card, err: err})
 }
 
-// resendIssuer tells a card that the issuer never received ref.
-type resendIssuer struct{ ref string }
+// resendIssuer and resendMomo tell a card that the provider never received
+// ref: the card sends the original request again, under the same ref.
+type (
+	resendIssuer struct{ ref string }
+	resendMomo   struct{ ref string }
+)

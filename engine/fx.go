@@ -51,8 +51,9 @@ func DefaultRates() Rates {
 }
 
 // Validate checks that r can price quotes without losing money at the cost
-// rate: a positive cost rate, a margin and a spread in [0, 1), and a
-// non-negative XOF issuance fee. Errors wrap ErrInvalidRates.
+// rate: a positive cost rate, a margin and a spread in [0, 1), a withdrawal
+// rate that stays positive at RateDecimals, and a non-negative XOF issuance
+// fee. Errors wrap ErrInvalidRates.
 func (r Rates) Validate() error {
 	one := decimal.NewFromInt(1)
 	switch {
@@ -66,6 +67,8 @@ func (r Rates) Validate() error {
 		return fmt.Errorf("%w: issuance fee must be in XOF, not %q", ErrInvalidRates, r.IssuanceFee.Currency)
 	case r.IssuanceFee.Minor < 0:
 		return fmt.Errorf("%w: issuance fee %s must not be negative", ErrInvalidRates, r.IssuanceFee)
+	case !r.WithdrawalRate().IsPositive():
+		return fmt.Errorf("%w: withdrawal rate rounds to zero at %d decimals", ErrInvalidRates, RateDecimals)
 	}
 	return nil
 }

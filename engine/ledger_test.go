@@ -200,7 +200,7 @@ func TestLedgerFlows(t *testing.T) {
 		{"withdrawal revenue", engine.RevenueAccount(engine.OpWithdrawal), wd.Earnings.Minor},
 		{"nothing owed to wallets", engine.WorldMomoAccount(), 0},
 		{"suspense", engine.SuspenseAccount(), 0},
-		{"fx:xof", engine.FXAccount(engine.XOF), 6000 - 6000 + 1800},
+		{"fx:xof: cost of float used, swept, returned", engine.FXAccount(engine.XOF), -iss.CostAmount().Minor + 6000 + wd.CostAmount().Minor},
 		{"spent", engine.WorldCardAccount(), 2_00},
 	}
 	for _, c := range checks {

@@ -69,7 +69,7 @@ func DefaultLimits() Limits {
 type LimitError struct {
 	Err       error     // ErrAmountTooSmall, ErrAmountTooLarge or ErrLimitExceeded
 	Limit     string    // which: "min_funding", "min_withdrawal", "max_per_operation", "per_operation", "per_day", "per_month"
-	Operation Operation //
+	Operation Operation // the operation asked for
 	Tier      Tier      // empty for limits that do not depend on the tier
 	Bound     Money     // the limit
 	Amount    Money     // what was asked; for per_day and per_month, usage plus the request

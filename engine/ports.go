@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"time"
 )
 
@@ -154,7 +155,9 @@ type Clock interface {
 	Now() time.Time
 }
 
-// ReasonNotFound is the Reason of a status query's OutcomeFailed when the
-// provider has no operation under that reference: the original call never
-// took effect, and may be sent again under the same reference.
-const ReasonNotFound = "not_found"
+// ErrUnknownReference is the error of a status query (with OutcomeUnknown)
+// when the provider has no operation under that reference: the original
+// request may never have arrived. Where the provider deduplicates by
+// reference, the caller sends the original request again under the same
+// reference; it never invents a new one.
+var ErrUnknownReference = errors.New("reference not known to the provider")

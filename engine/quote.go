@@ -3,6 +3,7 @@ package engine
 import (
 	"errors"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/shopspring/decimal"
@@ -66,14 +67,11 @@ func (q Quote) Validate() error {
 		return bad("earnings %s %s must be a non-negative XOF amount", q.Earnings, q.Earnings.Currency)
 	case q.Operation.Loads() && q.Earnings.Minor >= q.MomoAmount.Minor:
 		return bad("earnings %s must be less than the momo amount %s", q.Earnings, q.MomoAmount)
-	case !q.Operation.Loads() && q.Earnings.Minor > maxMinor-q.MomoAmount.Minor:
+	case !q.Operation.Loads() && q.Earnings.Minor > math.MaxInt64-q.MomoAmount.Minor:
 		return bad("earnings %s overflow", q.Earnings)
 	}
 	return nil
 }
-
-// maxMinor is the largest amount in minor units.
-const maxMinor = int64(^uint64(0) >> 1)
 
 // QuoteFromCard prices op for a card amount (USD) given by the user.
 // Issuance and funding charge ⌈card × charged rate⌉ plus the fee; a

@@ -42,6 +42,7 @@ func TestRatesValidate(t *testing.T) {
 		"fee in USD":         func(r *engine.Rates) { r.IssuanceFee = usd(100) },
 		"negative fee":       func(r *engine.Rates) { r.IssuanceFee = xof(-1) },
 		"fee of no currency": func(r *engine.Rates) { r.IssuanceFee = engine.Money{} },
+		"withdrawal rate 0":  func(r *engine.Rates) { r.CostRate = decimal.New(1, -6); r.WithdrawalSpread = decimal.New(1, -4) },
 	}
 	for name, m := range mutate {
 		r := engine.DefaultRates()

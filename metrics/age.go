@@ -74,12 +74,13 @@ type AgeBucket string
 // The age buckets of pending payments. The last one matters most: polling
 // goes on for at least 24 h, so a payment still pending after that is stuck.
 const (
-	AgeUnder5m   AgeBucket = "under_5m"
-	Age5mTo1h    AgeBucket = "5m_to_1h"
-	Age1hTo24h   AgeBucket = "1h_to_24h"
-	AgeOver24h   AgeBucket = "over_24h"
-	ageBucketCnt           = 4
+	AgeUnder5m AgeBucket = "under_5m"
+	Age5mTo1h  AgeBucket = "5m_to_1h"
+	Age1hTo24h AgeBucket = "1h_to_24h"
+	AgeOver24h AgeBucket = "over_24h"
 )
+
+const ageBucketCnt = 4
 
 var ageBuckets = [ageBucketCnt]struct {
 	label AgeBucket

@@ -3,6 +3,7 @@ package metrics
 import (
 	"net/http"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -28,14 +29,18 @@ type Metrics struct {
 
 	registry *prometheus.Registry
 	families []family
+
+	handlerOnce sync.Once
+	handler     fasthttp.RequestHandler
 }
 
 // family describes one metric family that New registers. The catalogue lets
 // tests prove that every name the dashboard and the alert rules query exists,
 // with the labels they select on, even before a vector has its first child.
 type family struct {
-	name   string
-	labels []string
+	name      string
+	labels    []string
+	histogram bool
 }
 
 // Option changes how New builds the metrics.
@@ -81,7 +86,13 @@ func New(opts ...Option) *Metrics {
 
 // Handler serves the registry in the Prometheus text format, for GET (and
 // HEAD) /metrics on the gateway's fasthttp server. Other methods get 405.
+// Every call returns the same handler.
 func (m *Metrics) Handler() fasthttp.RequestHandler {
+	m.handlerOnce.Do(func() { m.handler = m.newHandler() })
+	return m.handler
+}
+
+func (m *Metrics) newHandler() fasthttp.RequestHandler {
 	h := promhttp.InstrumentMetricHandler(m.registry, promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{
 		// A failing collector must not blank the whole page: ops need the
 		// rest most when something is wrong.
@@ -93,8 +104,8 @@ func (m *Metrics) Handler() fasthttp.RequestHandler {
 	serve := fasthttpadaptor.NewFastHTTPHandler(h)
 	return func(ctx *fasthttp.RequestCtx) {
 		if !ctx.IsGet() && !ctx.IsHead() {
-			ctx.Response.Header.Set("Allow", "GET, HEAD")
 			ctx.Error(http.StatusText(http.StatusMethodNotAllowed), fasthttp.StatusMethodNotAllowed)
+			ctx.Response.Header.Set("Allow", "GET, HEAD") // after Error, which resets the response
 			return
 		}
 		serve(ctx)
@@ -121,15 +132,15 @@ func (m *Metrics) Names() []string {
 	return names
 }
 
-// labelsOf returns the label names of the kash_ family called name, and
+// family returns the catalogue entry of the kash_ family called name, and
 // whether New registers it.
-func (m *Metrics) labelsOf(name string) ([]string, bool) {
+func (m *Metrics) family(name string) (family, bool) {
 	for _, f := range m.families {
 		if f.name == name {
-			return f.labels, true
+			return f, true
 		}
 	}
-	return nil, false
+	return family{}, false
 }
 
 func (m *Metrics) register(c prometheus.Collector, name string, labels ...string) {
@@ -164,12 +175,14 @@ func (m *Metrics) gauge(name, help string) prometheus.Gauge {
 func (m *Metrics) histogramVec(name, help string, buckets []float64, labels ...string) *prometheus.HistogramVec {
 	v := prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: name, Help: help, Buckets: buckets}, labels)
 	m.register(v, name, labels...)
+	m.families[len(m.families)-1].histogram = true
 	return v
 }
 
 func (m *Metrics) histogram(name, help string, buckets []float64) prometheus.Histogram {
 	h := prometheus.NewHistogram(prometheus.HistogramOpts{Name: name, Help: help, Buckets: buckets})
 	m.register(h, name)
+	m.families[len(m.families)-1].histogram = true
 	return h
 }
 

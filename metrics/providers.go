@@ -47,9 +47,9 @@ const (
 
 var outcomes = []engine.Outcome{engine.OutcomeUnknown, engine.OutcomePending, engine.OutcomeSucceeded, engine.OutcomeFailed}
 
-// providerBuckets span an in-process fake (sub-millisecond) to a provider
-// near its timeout.
-var providerBuckets = []float64{0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30}
+// providerBuckets span an in-process fake (about a millisecond) to an MTN
+// collection that waits on the payer's phone (up to a minute).
+var providerBuckets = []float64{0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30, 60}
 
 // Providers reports calls to the payment providers, the card issuer and the
 // notification services, their circuit breakers, and the payments pending
@@ -111,6 +111,19 @@ func (p *Providers) Call(provider, operation string, outcome engine.Outcome, ela
 	}
 	p.requests.WithLabelValues(provider, operation, outcome.String()).Inc()
 	p.duration.WithLabelValues(provider, operation).Observe(elapsed.Seconds())
+}
+
+// Observe is Call with the call's start time instead of its duration. It
+// and SetCircuitState have the signatures of gateway/providers.Metrics, so
+// that the adapters and the router can report here through an interface.
+func (p *Providers) Observe(provider, operation string, outcome engine.Outcome, start time.Time) {
+	p.Call(provider, operation, outcome, time.Since(start))
+}
+
+// SetCircuitState is SetCircuit with the state as its exported number
+// (0 closed, 1 half-open, 2 open).
+func (p *Providers) SetCircuitState(provider string, state int) {
+	p.SetCircuit(provider, CircuitState(state))
 }
 
 // Error counts a failed call by reason. A reason outside the vocabulary is

@@ -180,7 +180,7 @@ func (m *Momo) PaymentStatus(_ context.Context, ref string, _ engine.Operator) (
 	}
 	p, ok := m.payments[ref]
 	if !ok {
-		return engine.Result{Outcome: engine.OutcomeFailed, Ref: ref, Reason: engine.ReasonNotFound}, nil
+		return engine.Result{Ref: ref}, engine.ErrUnknownReference
 	}
 	return m.result(ref, p), nil
 }

@@ -177,7 +177,7 @@ func (is *Issuer) OperationStatus(_ context.Context, ref string) (engine.Result,
 	}
 	op, ok := is.ops[ref]
 	if !ok {
-		return engine.Result{Outcome: engine.OutcomeFailed, Ref: ref, Reason: engine.ReasonNotFound}, engine.IssuedCard{}, nil
+		return engine.Result{Ref: ref}, engine.IssuedCard{}, engine.ErrUnknownReference
 	}
 	return op.result, op.card, nil
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strconv"
 
 	"github.com/valyala/fasthttp"
 )
@@ -234,8 +235,8 @@ func (s *Sim) State() State {
 	for _, a := range s.momo.accounts {
 		st.Momo.Providers = append(st.Momo.Providers, ProviderState{Provider: a.Name, Balance: xofMoney(a.collected.Load())})
 	}
-	s.momo.wallets.each(func(phone string, balance int64) {
-		st.Momo.Wallets = append(st.Momo.Wallets, WalletState{Phone: "+" + phone, Balance: xofMoney(balance)})
+	s.momo.wallets.each(func(phone uint64, balance int64) {
+		st.Momo.Wallets = append(st.Momo.Wallets, WalletState{Phone: "+" + strconv.FormatUint(phone, 10), Balance: xofMoney(balance)})
 	})
 	sort.Slice(st.Momo.Wallets, func(i, j int) bool { return st.Momo.Wallets[i].Phone < st.Momo.Wallets[j].Phone })
 	return st
@@ -277,7 +278,7 @@ func (b Books) Check() error {
 // counters are read one after the other, not under one lock).
 func (s *Sim) Books() Books {
 	var b Books
-	s.momo.wallets.each(func(_ string, balance int64) { b.Wallets += balance })
+	s.momo.wallets.each(func(_ uint64, balance int64) { b.Wallets += balance })
 	for _, a := range s.momo.accounts {
 		b.Collections += a.collected.Load()
 	}

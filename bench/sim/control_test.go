@@ -2,6 +2,8 @@ package sim
 
 import (
 	"encoding/json"
+	"errors"
+	"net"
 	"net/http"
 	"reflect"
 	"sort"
@@ -172,5 +174,29 @@ func TestXOFToUSDRoundsDown(t *testing.T) {
 		if got := xofToUSDCents(tc.xof, s.cfg.CostRate); got != tc.cents {
 			t.Errorf("%d XOF = %d cents, want %d", tc.xof, got, tc.cents)
 		}
+	}
+}
+
+func TestCloseStopsServeWhateverTheOrder(t *testing.T) {
+	t.Parallel()
+	s := New(Config{})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- s.Serve(ln) }()
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; !errors.Is(err, ErrClosed) {
+		t.Fatalf("Serve returned %v, want ErrClosed", err)
+	}
+	ln2, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Serve(ln2); !errors.Is(err, ErrClosed) {
+		t.Fatalf("Serve after Close returned %v", err)
 	}
 }

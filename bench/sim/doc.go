@@ -175,16 +175,16 @@
 //	                        (amount is the current balance).
 //	GET  /v3/virtual-cards/{id}/transactions?from=&to=&index=&size=  → 200 "Card transactions
 //	                        fetched successfully", data: newest first (size default 20, index from 1):
-//	                        [{"id":7001,"amount":12.5,"fee":0,"product":"Card Transactions",
+//	                        [{"id":7001,"amount":12.50,"fee":0,"product":"Card Transactions",
 //	                          "gateway_reference":"...","reference":"fnd-...","response_code":"00",
-//	                          "gateway_reference_details":"...","amount_confirmed":12.5,
+//	                          "gateway_reference_details":"...","amount_confirmed":12.50,
 //	                          "narration":"Card funding","indicator":"C","created_at":"...",
 //	                          "status":"Successful","currency":"USD","type":"funding"}]
 //	                        indicator C (credit to the card) or D (debit); type (extension) is one
 //	                        of creation, funding, withdrawal, spend, decline, termination; a decline
 //	                        has status "Failed" and does not move money.
 //	GET  /v3/balances/USD   → 200 "Wallet balance fetched", data {"currency":"USD",
-//	                        "available_balance":99975.5,"ledger_balance":99975.5} (the issuer
+//	                        "available_balance":99975.50,"ledger_balance":99975.50} (the issuer
 //	                        float). Other currencies → 400.
 //	GET  /v3/virtual-cards/references/{reference}  Simulator extension mirroring how production
 //	                        resolves an unknown outcome (support lookup / transaction search by our
@@ -193,7 +193,11 @@
 //	                        "successful"|"failed","message":"<failure reason or empty>",
 //	                        "card_id":"<issuer id or empty>","card_reference":"...",
 //	                        "amount":"25.00","currency":"USD","card":<card object, create only and
-//	                        only when successful>}; 404 "No operation with this reference".
+//	                        only when successful>} (amount is 0.00 for block and unblock, the
+//	                        balance returned to the float for terminate); 404 "No operation with
+//	                        this reference".
+//
+// Any other path or method under /v3 → 404 "Route not found".
 //
 // # MessageBird SMS
 //

@@ -20,8 +20,11 @@ type idSource struct {
 
 func newIDSource(seed uint64) idSource { return idSource{seed: seed} }
 
-func (g *idSource) eventID() string    { return "evt_" + pad12(g.event.Add(1)) }
-func (g *idSource) serviceRef() string { return "QS" + pad12(g.service.Add(1)) }
+func (g *idSource) eventID() string     { return "evt_" + pad12(g.event.Add(1)) }
+func (g *idSource) nextService() uint64 { return g.service.Add(1) }
+
+// serviceRef formats a service sequence as the provider's reference.
+func serviceRef(n uint64) string       { return "QS" + pad12(n) }
 func (g *idSource) depositRef() string { return "dep_" + pad12(g.deposit.Add(1)) }
 func (g *idSource) cardTxnID() int64   { return int64(7000 + g.txn.Add(1)) }
 

@@ -3,6 +3,7 @@ package sim
 import (
 	"crypto/subtle"
 	"encoding/base64"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -15,17 +16,66 @@ const shardCount = 64
 // Wallet behaviour by phone (API.md).
 const (
 	walletStartXOF    = 1_000_000
-	emptyWalletSuffix = "0000" // starts with nothing: collections fail
-	neverApproves     = "9999" // on MTN the payer never approves
+	emptyWalletSuffix = 0    // a phone ending in 0000 starts with nothing: collections fail
+	neverApproves     = 9999 // on MTN a phone ending in 9999 never approves
 )
 
-// operator is a mobile-money operator, named as the engine names it.
-type operator string
+// operator is a mobile-money operator.
+type operator uint8
 
 const (
-	operatorMTN  operator = "mtn-bj"  // asynchronous: the payer approves on the phone
-	operatorMoov operator = "moov-bj" // synchronous
+	operatorAny  operator = iota // an endpoint that serves both
+	operatorMTN                  // asynchronous: the payer approves on the phone
+	operatorMoov                 // synchronous
 )
+
+// String names the operator as the engine does.
+func (o operator) String() string {
+	switch o {
+	case operatorMTN:
+		return "mtn-bj"
+	case operatorMoov:
+		return "moov-bj"
+	}
+	return ""
+}
+
+// outcome says why a transaction failed, or notes its success.
+type outcome uint8
+
+const (
+	outcomeNone          outcome = iota
+	outcomeMoovShort             // Moov payer's wallet short
+	outcomeMTNShort              // MTN payer's wallet short
+	outcomeMerchantShort         // collection balance short for a payout or settlement
+	outcomeInjected              // fault injection
+	outcomeBelowCent             // settlement worth less than a cent
+)
+
+// code is the Qosic responsecode of a failed transaction.
+func (o outcome) code() string {
+	switch o {
+	case outcomeMoovShort:
+		return qosicMoovShort
+	case outcomeMTNShort:
+		return qosicMTNFailed
+	}
+	return qosicFailed
+}
+
+func (o outcome) reason() string {
+	switch o {
+	case outcomeMoovShort, outcomeMTNShort:
+		return "insufficient balance"
+	case outcomeMerchantShort:
+		return "merchant balance insufficient"
+	case outcomeInjected:
+		return injectedFailure
+	case outcomeBelowCent:
+		return "amount below 0.01 USD"
+	}
+	return ""
+}
 
 type txKind uint8
 
@@ -44,24 +94,31 @@ const (
 )
 
 // momoTx is one transaction of a Qosic account. It is mutated only under
-// its shard's lock; readers outside the lock get a copy.
+// its shard's lock; readers outside the lock get a copy. It is kept small
+// and nearly pointer-free: a bench run records millions of them.
 type momoTx struct {
-	kind       txKind
-	operator   operator
-	transref   string
-	serviceref string
-	msisdn     string // digits, country code included
-	clientid   string
-	amount     int64 // XOF
-	status     txStatus
-	failCode   string // the Qosic responsecode of a failure
-	reason     string // why it failed, or a note on success
-	usdCents   int64  // settlements: what reaches the issuer float
+	kind     txKind
+	operator operator
+	status   txStatus
+	outcome  outcome
+	transref string // shares the map key's bytes
+	msisdn   uint64 // digits, country code included
+	amount   int64  // XOF
+	usdCents int64  // settlements: what reaches the issuer float
+	service  uint64 // serviceref sequence
 }
 
 type txShard struct {
 	mu sync.Mutex
 	m  map[string]*momoTx
+}
+
+// clientID returns the account's clientid for op.
+func (a *momoAccount) clientID(op operator) string {
+	if op == operatorMoov {
+		return a.MoovClientID
+	}
+	return a.MTNClientID
 }
 
 // momoAccount is one Qosic merchant account with its collection balance.
@@ -75,7 +132,7 @@ type momoAccount struct {
 func (a *momoAccount) shard(ref string) *txShard { return &a.txs[shardIndex(ref)] }
 
 // ownsClientID reports whether id is one of the account's clientids valid
-// for op ("" accepts either operator's).
+// for op (operatorAny accepts either operator's).
 func (a *momoAccount) ownsClientID(id string, op operator) bool {
 	switch op {
 	case operatorMTN:
@@ -119,7 +176,7 @@ func (b *momoBooks) authenticate(header []byte) *momoAccount {
 }
 
 // walletBook holds every wallet ever touched, created lazily with its
-// starting balance.
+// starting balance. Phones are numbers: no pointers for the GC to chase.
 type walletBook struct {
 	shards  [shardCount]walletShard
 	initial atomic.Int64 // sum of starting balances of wallets created so far
@@ -127,17 +184,21 @@ type walletBook struct {
 
 type walletShard struct {
 	mu sync.Mutex
-	m  map[string]int64
+	m  map[uint64]int64
 }
 
 func (w *walletBook) init() {
 	for i := range w.shards {
-		w.shards[i].m = make(map[string]int64)
+		w.shards[i].m = make(map[uint64]int64)
 	}
 }
 
+func (w *walletBook) shard(phone uint64) *walletShard {
+	return &w.shards[splitmix(phone)%shardCount]
+}
+
 // balanceLocked returns phone's balance, creating the wallet if needed.
-func (w *walletBook) balanceLocked(sh *walletShard, phone string) int64 {
+func (w *walletBook) balanceLocked(sh *walletShard, phone uint64) int64 {
 	bal, ok := sh.m[phone]
 	if !ok {
 		bal = startingBalance(phone)
@@ -148,8 +209,8 @@ func (w *walletBook) balanceLocked(sh *walletShard, phone string) int64 {
 }
 
 // debit takes amount from phone's wallet if it holds enough.
-func (w *walletBook) debit(phone string, amount int64) bool {
-	sh := &w.shards[shardIndex(phone)]
+func (w *walletBook) debit(phone uint64, amount int64) bool {
+	sh := w.shard(phone)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	bal := w.balanceLocked(sh, phone)
@@ -160,15 +221,15 @@ func (w *walletBook) debit(phone string, amount int64) bool {
 	return true
 }
 
-func (w *walletBook) credit(phone string, amount int64) {
-	sh := &w.shards[shardIndex(phone)]
+func (w *walletBook) credit(phone uint64, amount int64) {
+	sh := w.shard(phone)
 	sh.mu.Lock()
 	sh.m[phone] = w.balanceLocked(sh, phone) + amount
 	sh.mu.Unlock()
 }
 
 // each calls f for every wallet, shard by shard.
-func (w *walletBook) each(f func(phone string, balance int64)) {
+func (w *walletBook) each(f func(phone uint64, balance int64)) {
 	for i := range w.shards {
 		sh := &w.shards[i]
 		sh.mu.Lock()
@@ -179,11 +240,21 @@ func (w *walletBook) each(f func(phone string, balance int64)) {
 	}
 }
 
-func startingBalance(phone string) int64 {
-	if strings.HasSuffix(phone, emptyWalletSuffix) {
+func startingBalance(phone uint64) int64 {
+	if phone%10000 == emptyWalletSuffix {
 		return 0
 	}
 	return walletStartXOF
+}
+
+// parseMSISDN normalises a phone like normalizeMSISDN and returns it as a number.
+func parseMSISDN(s string) (uint64, bool) {
+	digits, ok := normalizeMSISDN(s)
+	if !ok {
+		return 0, false
+	}
+	n, err := strconv.ParseUint(digits, 10, 64)
+	return n, err == nil
 }
 
 // normalizeMSISDN turns "+22990000001", "0022990000001", "22990000001" or

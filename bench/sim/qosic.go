@@ -3,7 +3,6 @@ package sim
 import (
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/shopspring/decimal"
 	"github.com/valyala/fasthttp"
@@ -30,6 +29,7 @@ type qosicRequest struct {
 	LastName  string     `json:"lastname"`
 	TransRef  string     `json:"transref"`
 	ClientID  string     `json:"clientid"`
+	phone     uint64     // MSISDN, validated
 }
 
 type qosicResponse struct {
@@ -43,7 +43,7 @@ type qosicResponse struct {
 // qosicEndpoint describes one QosicBridge operation.
 type qosicEndpoint struct {
 	kind     txKind   // 0 for the status query
-	operator operator // "" when either clientid is accepted
+	operator operator // operatorAny when either clientid is accepted
 	target   string
 }
 
@@ -52,9 +52,9 @@ var qosicEndpoints = map[string]qosicEndpoint{
 	"requestpaymentmv":       {kindCollection, operatorMoov, TargetMomoCollect},
 	"deposit":                {kindPayout, operatorMTN, TargetMomoPayout},
 	"depositmv":              {kindPayout, operatorMoov, TargetMomoPayout},
-	"gettransactionstatus":   {0, "", TargetMomoStatus},
-	"gettransactionstatusmv": {0, "", TargetMomoStatus},
-	"settlement":             {kindSettlement, "", TargetMomoPayout},
+	"gettransactionstatus":   {0, operatorAny, TargetMomoStatus},
+	"gettransactionstatusmv": {0, operatorAny, TargetMomoStatus},
+	"settlement":             {kindSettlement, operatorAny, TargetMomoPayout},
 }
 
 func (s *Sim) serveQosic(ctx *fasthttp.RequestCtx, op string) {
@@ -108,11 +108,11 @@ func parseQosic(ctx *fasthttp.RequestCtx, acct *momoAccount, ep qosicEndpoint) (
 		return invalid(err.Error())
 	}
 	if ep.kind != kindSettlement {
-		phone, ok := normalizeMSISDN(req.MSISDN)
+		phone, ok := parseMSISDN(req.MSISDN)
 		if !ok {
 			return invalid(fmt.Sprintf("msisdn %q is not a Benin phone number", req.MSISDN))
 		}
-		req.MSISDN = phone
+		req.phone = phone
 	}
 	return req, true
 }
@@ -137,7 +137,7 @@ func (s *Sim) qosicWrite(ctx *fasthttp.RequestCtx, acct *momoAccount, ep qosicEn
 	if fresh && tx.status == statusPending {
 		status = fasthttp.StatusAccepted
 	}
-	writeQosic(ctx, status, renderTx(tx, ep.operator == operatorMoov))
+	writeQosic(ctx, status, s.renderTx(tx, ep.operator == operatorMoov))
 }
 
 // momoApply records and performs the operation under req.TransRef unless
@@ -153,11 +153,11 @@ func (s *Sim) momoApply(acct *momoAccount, ep qosicEndpoint, req qosicRequest, i
 	}
 	amount, _ := parseXOF(req.Amount) // validated by parseQosic
 	t := &momoTx{
-		kind: ep.kind, operator: ep.operator, transref: req.TransRef, serviceref: s.ids.serviceRef(),
-		msisdn: req.MSISDN, clientid: req.ClientID, amount: amount, status: statusPending,
+		kind: ep.kind, operator: ep.operator, transref: req.TransRef, service: s.ids.nextService(),
+		msisdn: req.phone, amount: amount, status: statusPending,
 	}
 	if injectFail {
-		t.fail(qosicFailed, injectedFailure)
+		t.fail(outcomeInjected)
 	} else {
 		s.perform(acct, t)
 	}
@@ -179,14 +179,14 @@ func (s *Sim) perform(acct *momoAccount, t *momoTx) {
 			acct.collected.Add(t.amount)
 			t.status = statusSucceeded
 		} else {
-			t.fail(qosicMoovShort, "insufficient balance")
+			t.fail(outcomeMoovShort)
 		}
 	case t.kind == kindPayout:
 		if tryDebit(&acct.collected, t.amount) {
 			s.momo.wallets.credit(t.msisdn, t.amount)
 			t.status = statusSucceeded
 		} else {
-			t.fail(qosicFailed, "merchant balance insufficient")
+			t.fail(outcomeMerchantShort)
 		}
 	case t.kind == kindSettlement:
 		s.startSettlement(acct, t)
@@ -201,7 +201,7 @@ func (s *Sim) schedule(acct *momoAccount, tx momoTx) {
 	}
 	delay, complete := s.cfg.SweepDelay, s.completeSettlement
 	if tx.kind == kindCollection {
-		if strings.HasSuffix(tx.msisdn, neverApproves) {
+		if tx.msisdn%10000 == neverApproves {
 			return // the payer never answers; the engine gives up on its own
 		}
 		delay, complete = s.cfg.AsyncDelay, s.approveMTN
@@ -226,7 +226,7 @@ func (s *Sim) approveMTN(acct *momoAccount, ref string) {
 		acct.collected.Add(t.amount)
 		t.status = statusSucceeded
 	} else {
-		t.fail(qosicMTNFailed, "insufficient balance")
+		t.fail(outcomeMTNShort)
 	}
 	tx := *t
 	sh.mu.Unlock()
@@ -237,13 +237,12 @@ func (s *Sim) approveMTN(acct *momoAccount, ref string) {
 func (s *Sim) startSettlement(acct *momoAccount, t *momoTx) {
 	cents := xofToUSDCents(t.amount, s.cfg.CostRate)
 	t.usdCents = cents
-	t.reason = fmt.Sprintf("%s USD at %s", usd(cents), s.cfg.CostRate.String())
 	if cents <= 0 {
-		t.fail(qosicFailed, "amount below 0.01 USD")
+		t.fail(outcomeBelowCent)
 		return
 	}
 	if !tryDebit(&acct.collected, t.amount) {
-		t.fail(qosicFailed, "merchant balance insufficient")
+		t.fail(outcomeMerchantShort)
 		return
 	}
 	s.momo.settled.Add(t.amount)
@@ -325,10 +324,9 @@ func writeQosic(ctx *fasthttp.RequestCtx, status int, r qosicResponse) {
 	ctx.Response.SetBody(b)
 }
 
-func (t *momoTx) fail(code, reason string) {
+func (t *momoTx) fail(why outcome) {
 	t.status = statusFailed
-	t.failCode = code
-	t.reason = reason
+	t.outcome = why
 }
 
 // qosicStatus answers gettransactionstatus(mv).
@@ -346,7 +344,7 @@ func (s *Sim) qosicStatus(ctx *fasthttp.RequestCtx, acct *momoAccount, req qosic
 		writeQosic(ctx, fasthttp.StatusOK, qosicResponse{ResponseCode: qosicNotFound, ResponseMsg: "TRANSACTION NOT FOUND", TransRef: req.TransRef})
 		return
 	}
-	writeQosic(ctx, fasthttp.StatusOK, renderTx(tx, false))
+	writeQosic(ctx, fasthttp.StatusOK, s.renderTx(tx, false))
 }
 
 func (a *momoAccount) lookup(ref string) (momoTx, bool) {
@@ -362,8 +360,11 @@ func (a *momoAccount) lookup(ref string) (momoTx, bool) {
 
 // renderTx answers with a transaction's current status; moov selects the
 // Moov endpoints' success code "0".
-func renderTx(tx momoTx, moov bool) qosicResponse {
-	r := qosicResponse{TransRef: tx.transref, ServiceRef: tx.serviceref, Comment: tx.reason}
+func (s *Sim) renderTx(tx momoTx, moov bool) qosicResponse {
+	r := qosicResponse{TransRef: tx.transref, ServiceRef: serviceRef(tx.service), Comment: tx.outcome.reason()}
+	if tx.kind == kindSettlement && tx.status != statusFailed {
+		r.Comment = usd(tx.usdCents) + " USD at " + s.cfg.CostRate.String()
+	}
 	switch tx.status {
 	case statusSucceeded:
 		r.ResponseCode, r.ResponseMsg = qosicOK, "SUCCESSFUL"
@@ -373,7 +374,7 @@ func renderTx(tx momoTx, moov bool) qosicResponse {
 	case statusPending:
 		r.ResponseCode, r.ResponseMsg = qosicPending, "PENDING"
 	default:
-		r.ResponseCode, r.ResponseMsg = tx.failCode, "FAILED"
+		r.ResponseCode, r.ResponseMsg = tx.outcome.code(), "FAILED"
 	}
 	return r
 }

@@ -37,6 +37,7 @@ type Sim struct {
 	active    atomic.Int64
 	closeMu   sync.Mutex
 	servers   []*fasthttp.Server
+	lns       []net.Listener
 	hungMu    sync.Mutex
 	hung      map[net.Conn]struct{}
 	handler   fasthttp.RequestHandler
@@ -101,6 +102,7 @@ func (s *Sim) Serve(ln net.Listener) error {
 		return ErrClosed
 	}
 	s.servers = append(s.servers, srv)
+	s.lns = append(s.lns, ln)
 	s.closeMu.Unlock()
 	err := srv.Serve(ln)
 	if s.closed.Load() {
@@ -121,7 +123,7 @@ func (s *Sim) Close() error {
 		s.closeMu.Unlock()
 		return nil
 	}
-	servers := s.servers
+	servers, lns := s.servers, s.lns
 	s.closeMu.Unlock()
 
 	s.releaseHungConns()
@@ -132,6 +134,10 @@ func (s *Sim) Close() error {
 		if err := srv.ShutdownWithContext(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("sim: shutdown: %w", err))
 		}
+	}
+	// A Serve that had not reached its accept loop yet returns on a closed listener.
+	for _, ln := range lns {
+		_ = ln.Close()
 	}
 	s.hooks.close()
 	return errors.Join(errs...)

@@ -233,20 +233,16 @@ func backoff(attempt int) time.Duration {
 
 // paymentStatus tells the engine an MTN collection became final.
 func (d *dispatcher) paymentStatus(acct *momoAccount, tx momoTx) {
-	r := renderTx(tx, false)
+	r := d.s.renderTx(tx, false)
 	status := "succeeded"
 	if tx.status == statusFailed {
 		status = "failed"
 	}
-	reason := ""
-	if tx.status == statusFailed {
-		reason = tx.reason
-	}
 	d.emit(providerQosic, EventPaymentStatus, map[string]string{
-		"provider": providerQosic, "account": acct.Name, "clientid": tx.clientid, "operator": string(tx.operator),
-		"kind": "collection", "transref": tx.transref, "serviceref": tx.serviceref, "msisdn": tx.msisdn,
+		"provider": providerQosic, "account": acct.Name, "clientid": acct.clientID(tx.operator), "operator": tx.operator.String(),
+		"kind": "collection", "transref": tx.transref, "serviceref": r.ServiceRef, "msisdn": strconv.FormatUint(tx.msisdn, 10),
 		"amount": strconv.FormatInt(tx.amount, 10), "currency": "XOF", "status": status,
-		"responsecode": r.ResponseCode, "responsemsg": r.ResponseMsg, "reason": reason,
+		"responsecode": r.ResponseCode, "responsemsg": r.ResponseMsg, "reason": tx.outcome.reason(),
 	})
 }
 

@@ -28,7 +28,7 @@ var (
 	// may never have arrived. Resending under the same reference is safe
 	// only where the provider deduplicates by reference (Qosic by transref;
 	// the simulator for every provider; not Flutterwave v3 in production).
-	ErrNotFound = errors.New("reference not known to the provider")
+	ErrNotFound = engine.ErrUnknownReference
 	// ErrRejected: a notification provider refused the message for a reason
 	// a retry will not fix (invalid recipient, no subscribed device, bad
 	// credentials). The outbox should stop retrying and alert.
