@@ -418,11 +418,20 @@ func (a *cardActor) callIssuerFor(f *engine.FundingRecord) {
 	amount := engine.NewMoney(f.CardAmount, engine.USD)
 	if f.Kind == kindIssuance && a.card.IssuerCardID == "" {
 		a.callIssuer(issuerCall{kind: issuerCreate, ref: issueRef(f.ID), create: engine.CreateCardRequest{
-			Ref: issueRef(f.ID), CardID: a.card.ID, HolderName: a.card.Nickname, Amount: amount}})
+			Ref: issueRef(f.ID), CardID: a.card.ID, HolderName: holderName(a.card), Amount: amount}})
 		return
 	}
 	a.callIssuer(issuerCall{kind: issuerFund, ref: issueRef(f.ID), op: engine.CardOperation{
 		Ref: issueRef(f.ID), IssuerCardID: a.card.IssuerCardID, Amount: amount}})
+}
+
+// holderName is the name printed on a new card: its nickname, or a neutral
+// name, since the issuer requires one and users need not give theirs.
+func holderName(c engine.CardRecord) string {
+	if c.Nickname != "" {
+		return c.Nickname
+	}
+	return "Kash Cardholder"
 }
 
 func (a *cardActor) onFloatExpired(ctx actor.Context, fundingID string) {

@@ -40,6 +40,7 @@ type deps struct {
 	registry *Registry
 	treasury *actor.PID
 	momo     map[string]*actor.PID // provider account actors by name
+	settlers map[string]engine.Settler
 	issuer   *actor.PID
 	router   Router
 	cards    engine.CardIssuer

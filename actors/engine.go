@@ -106,13 +106,16 @@ func Start(ctx context.Context, cfg Config, ports Deps) (*Engine, error) {
 	runCtx, cancel := context.WithCancel(context.Background())
 	d := &deps{ctx: runCtx, cfg: cfg, system: system, journal: ports.Journal, store: ports.Store,
 		clock: ports.Clock, router: ports.Router, cards: ports.Issuer, obs: ports.Observer, hook: ports.Fault,
-		momo: map[string]*actor.PID{}}
+		momo: map[string]*actor.PID{}, settlers: map[string]engine.Settler{}}
 	e := &Engine{d: d, cancel: cancel, stop: make(chan struct{}), outbox: ports.Outbox, notify: ports.Notifiers}
 
 	d.registry = newRegistry(system, cfg.Shards, func(cardID string) *actor.Props {
 		return actor.PropsFromProducer(func() actor.Actor { return newCardActor(cardID, d) })
 	}, ports.Observer)
 	for name, p := range ports.Momo {
+		if s, ok := p.(engine.Settler); ok {
+			d.settlers[name] = s
+		}
 		d.momo[name] = system.Root.Spawn(actor.PropsFromProducer(func() actor.Actor {
 			return &providerActor{name: name, d: d, momo: p, limit: cfg.ProviderLimit}
 		}))

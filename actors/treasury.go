@@ -32,6 +32,7 @@ type treasuryActor struct {
 	open     map[string]*engine.ReservationRecord
 	queue    []*engine.ReservationRecord
 	nextSeq  int64
+	sweeps   map[string]*engine.SweepRecord // not final
 
 	inflight  int
 	reloading bool
@@ -73,6 +74,7 @@ type TreasuryView struct {
 	QueueCount  int
 	QueueAmount int64
 	OldestQueue time.Duration
+	Sweeps      int // sweeps in flight
 }
 
 func (t *treasuryActor) Receive(ctx actor.Context) {
@@ -103,6 +105,11 @@ func (t *treasuryActor) start(ctx actor.Context) {
 	}
 	t.epoch = epoch
 	t.load()
+	for _, s := range t.sweeps {
+		if s.Status == string(engine.SweepStatusRequested) || s.Status == string(engine.SweepStatusPayoutPending) {
+			t.settle(ctx, s)
+		}
+	}
 }
 
 func (t *treasuryActor) load() {
@@ -111,6 +118,10 @@ func (t *treasuryActor) load() {
 		panic(fmt.Errorf("treasury: %w", err))
 	}
 	t.float, t.reserved, t.nextSeq = snap.Float, 0, snap.NextSeq
+	t.sweeps = make(map[string]*engine.SweepRecord, len(snap.Sweeps))
+	for i := range snap.Sweeps {
+		t.sweeps[snap.Sweeps[i].ID] = &snap.Sweeps[i]
+	}
 	t.open = make(map[string]*engine.ReservationRecord, len(snap.Reservations))
 	t.queue = t.queue[:0]
 	for i := range snap.Reservations {
@@ -147,7 +158,17 @@ func (t *treasuryActor) handle(ctx actor.Context, msg any, sender *actor.PID) {
 	case *floatTaken:
 		t.float -= m.amount
 	case *floatCredited:
-		t.credit(ctx, m, sender)
+		if !t.sweepDeposit(ctx, m, sender) {
+			t.credit(ctx, m, sender)
+		}
+	case *startSweep:
+		t.startSweep(ctx, m, sender)
+	case *sweepResult:
+		t.onSweepResult(ctx, m)
+	case *sweepRetry:
+		if s := t.sweeps[m.id]; s != nil && (s.Status == string(engine.SweepStatusRequested) || s.Status == string(engine.SweepStatusPayoutPending)) {
+			t.settle(ctx, s)
+		}
 	case treasuryTick:
 		t.expire(ctx)
 	case treasuryViewQuery:
@@ -161,6 +182,7 @@ func (t *treasuryActor) view() TreasuryView {
 	for _, r := range t.queue {
 		v.QueueAmount += r.Amount
 	}
+	v.Sweeps = t.sweepsInFlight()
 	if len(t.queue) > 0 {
 		v.OldestQueue = t.d.clock.Now().Sub(t.queue[0].RequestedAt)
 	}

@@ -161,3 +161,9 @@ type Clock interface {
 // reference, the caller sends the original request again under the same
 // reference; it never invents a new one.
 var ErrUnknownReference = errors.New("reference not known to the provider")
+
+// Settler is a momo provider account that can transfer collected money out
+// to the company (Qosic's settlement), which a sweep uses to buy float.
+type Settler interface {
+	Settle(ctx context.Context, ref string, amount Money) (Result, error)
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"strconv"
+	"strings"
 )
 
 // devAdminToken is the admin token in dev mode when KASH_ADMIN_TOKEN is
@@ -30,6 +31,10 @@ type config struct {
 	AdminToken string
 	// AdminTokenIsDefault says AdminToken is devAdminToken, to be announced.
 	AdminTokenIsDefault bool
+	// SimURL is an external provider simulator (KASH_SIM_URL); empty means
+	// kashd runs the simulator itself on SimAddr (KASH_SIM_ADDR).
+	SimURL  string
+	SimAddr string
 }
 
 // loadConfig reads the configuration through getenv (os.Getenv in main).
@@ -38,6 +43,8 @@ func loadConfig(getenv func(string) string) (config, error) {
 		HTTPAddr:    valueOr(getenv("KASH_HTTP_ADDR"), "127.0.0.1:8080"),
 		DatabaseURL: getenv("KASH_DATABASE_URL"),
 		AdminToken:  getenv("KASH_ADMIN_TOKEN"),
+		SimURL:      strings.TrimRight(getenv("KASH_SIM_URL"), "/"),
+		SimAddr:     valueOr(getenv("KASH_SIM_ADDR"), "127.0.0.1:8090"),
 	}
 	dataDir, err := filepath.Abs(valueOr(getenv("KASH_DATA_DIR"), ".kash"))
 	if err != nil {

@@ -32,11 +32,13 @@ func TestConfigReadsTheEnvironment(t *testing.T) {
 		"KASH_DATABASE_URL": "postgres://db/kash",
 		"KASH_DATA_DIR":     "/var/lib/kash-data",
 		"KASH_ADMIN_TOKEN":  "s3cret",
+		"KASH_SIM_URL":      "http://127.0.0.1:7000/",
 	}))
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := config{HTTPAddr: "127.0.0.1:9999", DatabaseURL: "postgres://db/kash", DataDir: "/var/lib/kash-data", AdminToken: "s3cret"}
+	want := config{HTTPAddr: "127.0.0.1:9999", DatabaseURL: "postgres://db/kash", DataDir: "/var/lib/kash-data",
+		AdminToken: "s3cret", SimURL: "http://127.0.0.1:7000", SimAddr: "127.0.0.1:8090"}
 	if cfg != want {
 		t.Fatalf("config %+v, want %+v", cfg, want)
 	}

@@ -17,9 +17,17 @@ const (
 	MetricCircuitState = "kash_provider_circuit_state"
 )
 
+// Recorder is where provider calls are reported. kashd passes the
+// collectors of package metrics (which own the registry) through MetricsOn.
+type Recorder interface {
+	Observe(provider, operation string, outcome engine.Outcome, start time.Time)
+	SetCircuitState(provider string, state int)
+}
+
 // Metrics holds the provider collectors. A nil *Metrics is valid and records
 // nothing, so tests and tools need not build one.
 type Metrics struct {
+	sink     Recorder
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
 	circuit  *prometheus.GaugeVec
@@ -63,6 +71,10 @@ func NewMetrics(reg prometheus.Registerer) (*Metrics, error) {
 	return m, nil
 }
 
+// MetricsOn returns Metrics that report to r instead of collectors of their
+// own: in kashd, the registry of package metrics owns these names.
+func MetricsOn(r Recorder) *Metrics { return &Metrics{sink: r} }
+
 // register registers c, or returns the equal collector already registered.
 func register[C prometheus.Collector](reg prometheus.Registerer, c C) (C, error) {
 	err := reg.Register(c)
@@ -83,6 +95,10 @@ func (m *Metrics) Observe(provider, operation string, outcome engine.Outcome, st
 	if m == nil {
 		return
 	}
+	if m.sink != nil {
+		m.sink.Observe(provider, operation, outcome, start)
+		return
+	}
 	m.requests.WithLabelValues(provider, operation, outcome.String()).Inc()
 	m.duration.WithLabelValues(provider, operation).Observe(time.Since(start).Seconds())
 }
@@ -90,6 +106,10 @@ func (m *Metrics) Observe(provider, operation string, outcome engine.Outcome, st
 // SetCircuitState publishes a breaker state (0 closed, 1 half-open, 2 open).
 func (m *Metrics) SetCircuitState(provider string, state int) {
 	if m == nil {
+		return
+	}
+	if m.sink != nil {
+		m.sink.SetCircuitState(provider, state)
 		return
 	}
 	m.circuit.WithLabelValues(provider).Set(float64(state))

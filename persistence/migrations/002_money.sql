@@ -137,7 +137,7 @@ CREATE TABLE sweeps (
     provider     text NOT NULL,
     amount_minor bigint NOT NULL CHECK (amount_minor > 0),
     usd_minor    bigint NOT NULL DEFAULT 0,
-    status       text NOT NULL CHECK (status IN ('requested','transfer_pending','completed','failed')),
+    status       text NOT NULL CHECK (status IN ('requested','payout_pending','deposit_pending','completed','failed')),
     reason       text NOT NULL DEFAULT 'manual',
     version      bigint NOT NULL,
     created_at   timestamptz NOT NULL,

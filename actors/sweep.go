@@ -1,0 +1,164 @@
+package actors
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"kash/engine"
+)
+
+// Sweeps move collected mobile money to the issuer float: the treasury
+// records the sweep, asks the provider account to settle the XOF out
+// (under the sweep's id, on every retry), books the payout when it
+// succeeded, and books the deposit when the issuer reports the USD.
+
+type (
+	startSweep struct {
+		id       string
+		provider string
+		amount   int64 // XOF minor
+		reason   string
+	}
+	sweepResult struct {
+		id     string
+		result engine.Result
+		err    error
+	}
+	sweepReply struct {
+		sweep engine.SweepRecord
+		err   error
+	}
+)
+
+// StartSweep starts a sweep of amount (XOF) from provider's collections.
+func (e *Engine) StartSweep(ctx context.Context, sweepID, provider string, amount engine.Money) (engine.SweepRecord, error) {
+	if amount.Currency != engine.XOF || amount.Minor <= 0 {
+		return engine.SweepRecord{}, fmt.Errorf("sweep %s: %w", sweepID, engine.ErrInvalidAmount)
+	}
+	res, err := e.ask(ctx, e.d.treasury, &startSweep{id: sweepID, provider: provider, amount: amount.Minor, reason: "manual"})
+	if err != nil {
+		return engine.SweepRecord{}, err
+	}
+	r := res.(sweepReply)
+	return r.sweep, r.err
+}
+
+func (t *treasuryActor) startSweep(ctx actor.Context, m *startSweep, sender *actor.PID) {
+	reply := func(s engine.SweepRecord, err error) {
+		if sender != nil {
+			ctx.Send(sender, sweepReply{sweep: s, err: err})
+		}
+	}
+	if s := t.sweeps[m.id]; s != nil {
+		reply(*s, nil)
+		return
+	}
+	if _, ok := t.d.settlers[m.provider]; !ok {
+		reply(engine.SweepRecord{}, fmt.Errorf("%w: provider %q cannot settle", engine.ErrNotFound, m.provider))
+		return
+	}
+	now := t.d.clock.Now()
+	s := engine.SweepRecord{ID: m.id, Provider: m.provider, Amount: m.amount, Status: string(engine.SweepStatusRequested),
+		Reason: m.reason, Version: 1, CreatedAt: now, UpdatedAt: now}
+	t.write(ctx, engine.Change{Stream: "sweep:" + s.ID, Sweeps: []engine.SweepRecord{s}}, func(err error) {
+		if errors.Is(err, engine.ErrDuplicate) {
+			err = engine.ErrExists
+		}
+		if err != nil {
+			reply(engine.SweepRecord{}, err)
+			return
+		}
+		t.sweeps[s.ID] = &s
+		reply(s, nil)
+		t.settle(ctx, &s)
+	})
+}
+
+// settle asks the provider to send the sweep's XOF out, off the mailbox.
+func (t *treasuryActor) settle(ctx actor.Context, s *engine.SweepRecord) {
+	settler := t.d.settlers[s.Provider]
+	if settler == nil || t.d.fault(FaultBeforeCall) != nil {
+		return
+	}
+	self, root, id, amount := ctx.Self(), ctx.ActorSystem().Root, s.ID, engine.NewMoney(s.Amount, engine.XOF)
+	go func() {
+		callCtx, cancel := context.WithTimeout(t.d.ctx, t.d.cfg.CallTimeout)
+		defer cancel()
+		res, err := settler.Settle(callCtx, id, amount)
+		if t.d.fault(FaultAfterCall) == nil {
+			root.Send(self, &sweepResult{id: id, result: res, err: err})
+		}
+	}()
+}
+
+func (t *treasuryActor) onSweepResult(ctx actor.Context, m *sweepResult) {
+	s := t.sweeps[m.id]
+	if s == nil {
+		return
+	}
+	var ev engine.SweepEvent
+	switch {
+	case m.err != nil || m.result.Outcome == engine.OutcomeUnknown:
+		// Ask again under the same reference: the provider answers the
+		// first outcome (defect 4).
+		t.d.after(t.d.cfg.IssuerRetry, func() { t.d.system.Root.Send(t.d.treasury, &sweepRetry{id: m.id}) })
+		return
+	case m.result.Outcome == engine.OutcomePending:
+		ev = engine.SweepPayoutAccepted
+	case m.result.Outcome == engine.OutcomeSucceeded:
+		ev = engine.SweepPayoutSucceeded
+	default:
+		ev = engine.SweepPayoutFailed
+	}
+	to, _, err := engine.SweepStatus(s.Status).Apply(ev)
+	if err != nil || string(to) == s.Status {
+		return
+	}
+	ns := *s
+	ns.Status, ns.Version, ns.UpdatedAt = string(to), s.Version+1, t.d.clock.Now()
+	change := engine.Change{Stream: "sweep:" + s.ID, Sweeps: []engine.SweepRecord{ns}}
+	if ev == engine.SweepPayoutSucceeded {
+		change.Entries = []engine.Entry{mustEntry(engine.SweepPayoutEntry(s.ID, s.Provider, engine.NewMoney(s.Amount, engine.XOF)))}
+	}
+	if ev == engine.SweepPayoutAccepted {
+		t.d.after(t.d.cfg.IssuerRetry, func() { t.d.system.Root.Send(t.d.treasury, &sweepRetry{id: m.id}) })
+	}
+	t.write(ctx, change, func(err error) {
+		if err == nil {
+			t.sweeps[ns.ID] = &ns
+		}
+	})
+}
+
+// sweepRetry asks the provider again about a sweep's settlement.
+type sweepRetry struct{ id string }
+
+// sweepDeposit books the USD a sweep bought, when the issuer reports it.
+// It reports false when eventID is not an open sweep's.
+func (t *treasuryActor) sweepDeposit(ctx actor.Context, m *floatCredited, sender *actor.PID) bool {
+	s := t.sweeps[m.eventID]
+	if s == nil || s.Status != string(engine.SweepStatusDepositPending) {
+		return false
+	}
+	ns := *s
+	ns.Status, ns.USD, ns.Version, ns.UpdatedAt = string(engine.SweepStatusCompleted), m.amount, s.Version+1, t.d.clock.Now()
+	entry := mustEntry(engine.SweepDepositEntry(s.ID, engine.NewMoney(m.amount, engine.USD)))
+	t.write(ctx, engine.Change{Stream: "sweep:" + s.ID, Sweeps: []engine.SweepRecord{ns}, Entries: []engine.Entry{entry}}, func(err error) {
+		if err == nil {
+			delete(t.sweeps, ns.ID)
+			t.float += m.amount
+			t.drain(ctx)
+			t.publish()
+		}
+		if sender != nil {
+			ctx.Send(sender, commandReply{err: err})
+		}
+	})
+	return true
+}
+
+// sweepsInFlight counts sweeps that are not final.
+func (t *treasuryActor) sweepsInFlight() int { return len(t.sweeps) }
