@@ -36,6 +36,9 @@ type cardActor struct {
 	pending func(error) // what to do when the change in flight commits
 	stash   []heldMessage
 	waiters []freezeWaiter
+
+	lastActive time.Time // last message other than an idle check
+	idleArmed  bool      // an idle check is scheduled
 }
 
 type freezeWaiter struct {
@@ -55,27 +58,62 @@ func (a *cardActor) Receive(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
 	case *actor.Started:
 		a.load(ctx)
-		ctx.SetReceiveTimeout(a.d.cfg.IdleAfter)
+		a.touch(ctx)
 	case *actor.Stopping, *actor.Stopped, *actor.Restarting:
+	case idleCheck:
+		a.checkIdle(ctx)
 	case committed:
+		a.touch(ctx)
 		a.onCommitted(ctx, m)
-	case *actor.ReceiveTimeout:
-		if a.idle() {
-			ctx.Send(ctx.Parent(), &passivateRequest{cardID: a.id})
-		}
 	case passivateConfirm:
 		if a.idle() {
 			ctx.Stop(ctx.Self())
 			return
 		}
+		a.touch(ctx)
 		ctx.Send(ctx.Parent(), &passivateRefused{cardID: a.id})
 	default:
+		a.touch(ctx)
 		if a.busy {
 			a.stash = append(a.stash, heldMessage{msg: m, sender: ctx.Sender()})
 			return
 		}
 		a.handle(ctx, m, ctx.Sender())
 	}
+}
+
+// idleCheck is the card's own timer to consider passivation. (protoactor's
+// ReceiveTimeout is not used: its timer races with the mailbox.)
+type idleCheck struct{}
+
+// touch records activity and makes sure an idle check is scheduled.
+func (a *cardActor) touch(ctx actor.Context) {
+	a.lastActive = time.Now()
+	if !a.idleArmed {
+		a.armIdle(ctx, a.d.cfg.IdleAfter)
+	}
+}
+
+func (a *cardActor) armIdle(ctx actor.Context, after time.Duration) {
+	a.idleArmed = true
+	self, root := ctx.Self(), ctx.ActorSystem().Root
+	time.AfterFunc(after, func() { root.Send(self, idleCheck{}) })
+}
+
+// checkIdle asks the shard to passivate the card once it has been idle
+// for IdleAfter; otherwise it checks again when it could be.
+func (a *cardActor) checkIdle(ctx actor.Context) {
+	a.idleArmed = false
+	quiet := time.Since(a.lastActive)
+	if quiet < a.d.cfg.IdleAfter {
+		a.armIdle(ctx, a.d.cfg.IdleAfter-quiet)
+		return
+	}
+	if a.idle() {
+		ctx.Send(ctx.Parent(), &passivateRequest{cardID: a.id})
+		return
+	}
+	a.armIdle(ctx, a.d.cfg.IdleAfter)
 }
 
 func (a *cardActor) idle() bool {

@@ -75,14 +75,6 @@ func (s saga) run(w *world) {
 	}
 }
 
-func (w *world) exists(table, id string) bool {
-	var n int
-	if err := w.pool.QueryRow(context.Background(), `SELECT count(*) FROM `+table+` WHERE id = $1`, id).Scan(&n); err != nil {
-		w.t.Fatal(err)
-	}
-	return n > 0
-}
-
 // Crash at every step boundary of the funding and withdrawal sagas: after a
 // restart, every saga finishes exactly once, no provider call is repeated
 // under a new reference, the ledger balances, and the providers' books

@@ -53,18 +53,25 @@ func newWorld(t *testing.T, floatUSD int64) *world {
 }
 
 // start (re)starts the engine, as a process start after a crash would.
-func (w *world) start(hook actors.FaultHook) {
+func (w *world) start(hook actors.FaultHook) { w.startWith(hook, nil) }
+
+func (w *world) deps(hook actors.FaultHook, obs actors.Observer) actors.Deps {
+	return actors.Deps{
+		Journal: w.journal, Store: w.store, Outbox: w.store,
+		Momo:     map[string]engine.MomoProvider{"momo": w.momo},
+		Issuer:   w.issuer,
+		Router:   actors.StaticRouter{engine.OperatorMTN: "momo", engine.OperatorMoov: "momo"},
+		Fault:    hook,
+		Observer: obs,
+	}
+}
+
+func (w *world) startWith(hook actors.FaultHook, obs actors.Observer) {
 	w.t.Helper()
 	if w.eng != nil {
 		w.eng.Stop()
 	}
-	eng, err := actors.Start(context.Background(), w.cfg, actors.Deps{
-		Journal: w.journal, Store: w.store, Outbox: w.store,
-		Momo:   map[string]engine.MomoProvider{"momo": w.momo},
-		Issuer: w.issuer,
-		Router: actors.StaticRouter{engine.OperatorMTN: "momo", engine.OperatorMoov: "momo"},
-		Fault:  hook,
-	})
+	eng, err := actors.Start(context.Background(), w.cfg, w.deps(hook, obs))
 	if err != nil {
 		w.t.Fatalf("start engine: %v", err)
 	}

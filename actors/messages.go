@@ -126,6 +126,3 @@ type committed struct {
 	seq uint64
 	err error
 }
-
-// idleCheck is a card's own timer to consider passivation.
-type idleCheck struct{}
