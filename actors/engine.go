@@ -29,6 +29,16 @@ type Config struct {
 	PollEvery      time.Duration // how often due payments are looked up (default 1 s)
 	TickEvery      time.Duration // treasury housekeeping period (default 1 s)
 	OutboxEvery    time.Duration // outbox dispatch period (default 500 ms)
+	// Sweep policy, checked every SweepEvery (default 30 s): a provider
+	// account whose collections reach SweepThreshold (XOF minor, default
+	// 5,000,000), or any account with collections when the available float
+	// is under FloatLowWater (USD minor, default 1,000.00), is swept down to
+	// SweepReserve (XOF minor, default 500,000), kept for refunds and
+	// payouts. A threshold below zero turns automatic sweeps off.
+	SweepEvery     time.Duration
+	SweepThreshold int64
+	FloatLowWater  int64
+	SweepReserve   int64
 }
 
 func (c *Config) defaults() {
@@ -49,6 +59,16 @@ func (c *Config) defaults() {
 	set(&c.PollEvery, time.Second)
 	set(&c.TickEvery, time.Second)
 	set(&c.OutboxEvery, 500*time.Millisecond)
+	set(&c.SweepEvery, 30*time.Second)
+	if c.SweepThreshold == 0 {
+		c.SweepThreshold = 5_000_000
+	}
+	if c.FloatLowWater == 0 {
+		c.FloatLowWater = 100_000
+	}
+	if c.SweepReserve == 0 {
+		c.SweepReserve = 500_000
+	}
 	if c.RefundAttempts <= 0 {
 		c.RefundAttempts = 5
 	}
@@ -131,6 +151,9 @@ func Start(ctx context.Context, cfg Config, ports Deps) (*Engine, error) {
 	}
 	e.background(cfg.PollEvery, e.pollDue)
 	e.background(cfg.TickEvery, func() { system.Root.Send(d.treasury, treasuryTick{}) })
+	if cfg.SweepThreshold > 0 {
+		e.background(cfg.SweepEvery, e.sweepByPolicy)
+	}
 	if e.outbox != nil {
 		e.background(cfg.OutboxEvery, e.dispatchOutbox)
 	}
@@ -208,6 +231,19 @@ func (e *Engine) pollDue() {
 			e.d.registry.Send(p.CardID, &pollPayment{ref: p.Ref})
 		}
 	}
+}
+
+// sweepByPolicy reads the collection balances (off the treasury's mailbox)
+// and hands them to the treasury, which decides.
+func (e *Engine) sweepByPolicy() {
+	ctx, cancel := context.WithTimeout(e.d.ctx, 10*time.Second)
+	defer cancel()
+	balances, err := e.d.store.CollectionBalances(ctx)
+	if err != nil {
+		slog.Warn("sweep policy: collection balances", "err", err)
+		return
+	}
+	e.d.system.Root.Send(e.d.treasury, &sweepPolicy{collections: balances})
 }
 
 // Ready reports whether recovery is done and the engine takes commands.

@@ -162,3 +162,33 @@ func (t *treasuryActor) sweepDeposit(ctx actor.Context, m *floatCredited, sender
 
 // sweepsInFlight counts sweeps that are not final.
 func (t *treasuryActor) sweepsInFlight() int { return len(t.sweeps) }
+
+// sweepPolicy carries fresh collection balances to the treasury.
+type sweepPolicy struct{ collections map[string]int64 }
+
+// applySweepPolicy starts a sweep on each provider account whose
+// collections passed the threshold, or on any account with collections to
+// spare when the float is low; one sweep per account at a time.
+func (t *treasuryActor) applySweepPolicy(ctx actor.Context, m *sweepPolicy) {
+	cfg := t.d.cfg
+	low := t.float-t.reserved < cfg.FloatLowWater || len(t.queue) > 0
+	busy := map[string]bool{}
+	for _, s := range t.sweeps {
+		busy[s.Provider] = true
+	}
+	for provider, balance := range m.collections {
+		spare := balance - cfg.SweepReserve
+		if busy[provider] || spare <= 0 || t.d.settlers[provider] == nil {
+			continue
+		}
+		if balance < cfg.SweepThreshold && !low {
+			continue
+		}
+		reason := "threshold"
+		if low {
+			reason = "low_float"
+		}
+		id := fmt.Sprintf("swp_auto_%s_%d", provider, t.d.clock.Now().UnixNano())
+		t.startSweep(ctx, &startSweep{id: id, provider: provider, amount: spare, reason: reason}, nil)
+	}
+}

@@ -165,6 +165,8 @@ func (t *treasuryActor) handle(ctx actor.Context, msg any, sender *actor.PID) {
 		t.startSweep(ctx, m, sender)
 	case *sweepResult:
 		t.onSweepResult(ctx, m)
+	case *sweepPolicy:
+		t.applySweepPolicy(ctx, m)
 	case *sweepRetry:
 		if s := t.sweeps[m.id]; s != nil && (s.Status == string(engine.SweepStatusRequested) || s.Status == string(engine.SweepStatusPayoutPending)) {
 			t.settle(ctx, s)

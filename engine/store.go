@@ -33,6 +33,9 @@ type StateStore interface {
 	LoadTreasury(ctx context.Context) (TreasurySnapshot, error)
 	// LoadReservation returns one float reservation by funding id.
 	LoadReservation(ctx context.Context, fundingID string) (ReservationRecord, bool, error)
+	// CollectionBalances is each momo provider account's collected balance
+	// per the ledger (XOF minor), by provider name.
+	CollectionBalances(ctx context.Context) (map[string]int64, error)
 	// ClaimEpoch makes the caller the only activation of actorID that may
 	// write: it returns a new epoch, and fences every older one.
 	ClaimEpoch(ctx context.Context, actorID string) (int64, error)

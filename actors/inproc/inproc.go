@@ -214,3 +214,33 @@ func (m *Momo) Books() MomoBooks {
 	}
 	return b
 }
+
+// Settle implements engine.Settler: it transfers amount of the collected
+// balance out to the company (a sweep), once per reference.
+func (m *Momo) Settle(_ context.Context, ref string, amount engine.Money) (engine.Result, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	f := m.fault("settle", ref)
+	if p, ok := m.payments[ref]; ok {
+		return m.result(ref, p), nil
+	}
+	switch f {
+	case Lost:
+		return engine.Result{Ref: ref}, ErrTimeout
+	case Fail:
+		p := &momoPayment{kind: "settle", amount: amount.Minor, status: engine.OutcomeFailed, reason: "scripted"}
+		m.payments[ref] = p
+		return m.result(ref, p), nil
+	}
+	p := &momoPayment{kind: "settle", amount: amount.Minor, status: engine.OutcomeSucceeded}
+	if m.collected < amount.Minor {
+		p.status, p.reason = engine.OutcomeFailed, "insufficient_balance"
+	} else {
+		m.collected -= amount.Minor
+	}
+	m.payments[ref] = p
+	if f == Timeout {
+		return engine.Result{Ref: ref}, ErrTimeout
+	}
+	return m.result(ref, p), nil
+}
