@@ -134,6 +134,19 @@ func (p *pendingPayments) set(provider string, since []time.Time) {
 	p.mu.Unlock()
 }
 
+func (p *pendingPayments) replace(byProvider map[string][]time.Time) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for provider := range p.since {
+		if _, ok := byProvider[provider]; !ok {
+			p.since[provider] = nil
+		}
+	}
+	for provider, since := range byProvider {
+		p.since[provider] = slices.Clone(since) // the caller may reuse its slices
+	}
+}
+
 func (p *pendingPayments) declare(provider string) {
 	p.mu.Lock()
 	if _, ok := p.since[provider]; !ok {

@@ -2,27 +2,21 @@ package metrics
 
 import (
 	"bytes"
-	"errors"
-	"io"
 	"net"
 	"net/http"
-	"os/exec"
 	"strings"
 	"testing"
 
 	"github.com/valyala/fasthttp"
+
+	"kash/metrics/promtest"
 )
 
-// promtool returns the path of promtool. It fails the test when it is
-// missing: `make deps` (.ci/ensure-prometheus) installs it, and a check that
-// skips itself on a bare machine is a check CI never runs.
+// promtool returns the path of promtool, failing the test when it is
+// missing (see promtest).
 func promtool(t *testing.T) string {
 	t.Helper()
-	path, err := exec.LookPath("promtool")
-	if err != nil {
-		t.Fatalf("promtool not found (%v): run `make deps` to install the Debian package prometheus", err)
-	}
-	return path
+	return promtest.Promtool(t)
 }
 
 // serveMetrics serves m.Handler() on a loopback port of a real fasthttp
@@ -56,26 +50,10 @@ func serveMetrics(t *testing.T, m *Metrics) string {
 
 func scrape(t *testing.T, url string) []byte {
 	t.Helper()
-	resp, err := http.Get(url)
-	if err != nil {
-		t.Fatalf("GET %s: %v", url, err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatalf("read %s: %v", url, err)
-	}
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("GET %s: %s\n%s", url, resp.Status, body)
-	}
-	if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/plain") {
-		t.Errorf("Content-Type %q, want the text format", ct)
-	}
-	return body
+	return promtest.Scrape(t, url)
 }
 
 func TestHandlerServesTextThatPromtoolAccepts(t *testing.T) {
-	tool := promtool(t)
 	m := New()
 	exerciseAll(m)
 	body := scrape(t, serveMetrics(t, m))
@@ -85,19 +63,7 @@ func TestHandlerServesTextThatPromtoolAccepts(t *testing.T) {
 			t.Errorf("%s missing from the scraped page", name)
 		}
 	}
-	cmd := exec.Command(tool, "check", "metrics")
-	cmd.Stdin = bytes.NewReader(body)
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		var exit *exec.ExitError
-		if !errors.As(err, &exit) {
-			t.Fatalf("run promtool: %v", err)
-		}
-		t.Fatalf("promtool check metrics rejected the page (%v):\n%s", err, out)
-	}
-	if len(bytes.TrimSpace(out)) != 0 {
-		t.Errorf("promtool check metrics reported problems:\n%s", out)
-	}
+	promtest.CheckMetrics(t, body)
 }
 
 func TestHandlerRefusesOtherMethods(t *testing.T) {

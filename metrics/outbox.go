@@ -20,6 +20,20 @@ const (
 
 var channels = []Channel{ChannelSMS, ChannelPush, ChannelOpsChat}
 
+// outboxOpsChannel is the ops chat's name in the outbox table.
+const outboxOpsChannel = "ops"
+
+// ChannelOf returns the channel label of an outbox channel as the outbox
+// table names it (sms, push, ops). The table's "ops" is ChannelOpsChat here,
+// so that the backlog of the ops chat lands on the series the dashboard and
+// the alerts read, not on a second one.
+func ChannelOf(outboxChannel string) Channel {
+	if outboxChannel == outboxOpsChannel {
+		return ChannelOpsChat
+	}
+	return Channel(outboxChannel)
+}
+
 // Values of the result label of kash_outbox_deliveries_total.
 const (
 	DeliverySent   = "sent"

@@ -152,6 +152,17 @@ func (p *Providers) SetPending(provider string, startedAt []time.Time) {
 	p.pending.set(provider, startedAt)
 }
 
+// ReplacePending sets every provider's pending payments from one snapshot
+// (provider → the start time of each pending payment). A provider reported
+// before and absent from byProvider has none left: its counts drop to 0
+// instead of keeping the last ones it had.
+func (p *Providers) ReplacePending(byProvider map[string][]time.Time) {
+	if p == nil {
+		return
+	}
+	p.pending.replace(byProvider)
+}
+
 func knownReason(r ErrorReason) ErrorReason {
 	for _, known := range errorReasons {
 		if r == known {

@@ -98,10 +98,11 @@ func refreshPending(ctx context.Context, pool *pgxpool.Pool, m *metrics.Metrics)
 		}
 		pending[p] = append(pending[p], at)
 	}
-	for p, ts := range pending {
-		m.Providers.SetPending(p, ts)
+	if err := rows.Err(); err != nil {
+		return err
 	}
-	return rows.Err()
+	m.Providers.ReplacePending(pending)
+	return nil
 }
 
 func refreshOutbox(ctx context.Context, pool *pgxpool.Pool, m *metrics.Metrics) error {
@@ -116,7 +117,7 @@ func refreshOutbox(ctx context.Context, pool *pgxpool.Pool, m *metrics.Metrics) 
 		if oldest != nil {
 			at = *oldest
 		}
-		m.Outbox.SetBacklog(metrics.Channel(ch), n, at)
+		m.Outbox.SetBacklog(metrics.ChannelOf(ch), n, at)
 	}
 	return nil
 }

@@ -61,12 +61,17 @@ func run(ctx context.Context, cfg config, getenv func(string) string, log *slog.
 		return fmt.Errorf("configuration: %w", err)
 	}
 	gwCfg.AdminToken = cfg.AdminToken
+	lowWater, err := floatLowWater(getenv)
+	if err != nil {
+		return fmt.Errorf("configuration: %w", err)
+	}
 	pool, local, err := openDatabase(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
 	defer pool.Close()
 	m := metrics.New()
+	m.Treasury.SetLowWater(lowWater)
 
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
 	if err != nil {
@@ -89,6 +94,7 @@ func run(ctx context.Context, cfg config, getenv func(string) string, log *slog.
 		ln.Close()
 		return err
 	}
+	instrumentProviders(out, m)
 	blobs, err := persistence.NewFileBlobStore(cfg.DataDir + "/kyc")
 	if err != nil {
 		ln.Close()
@@ -96,10 +102,12 @@ func run(ctx context.Context, cfg config, getenv func(string) string, log *slog.
 	}
 
 	cmds := &engineCommands{}
+	reconciler := newSimReconciler(pool, providerURL)
 	gw := gateway.New(gwCfg, gateway.Deps{DB: pool, Commands: cmds, SMS: out.sms, Blobs: blobs,
-		Metrics: m.Handler(), Logger: log, Observe: observeHTTP(m), Reconciler: newSimReconciler(pool, providerURL)})
+		Metrics: m.Handler(), Logger: log, Observe: observeHTTP(m), Reconciler: reconciler})
 	defer gw.Close()
 	server := gw.HTTPServer()
+	instrumentServer(m.HTTP, gw, server)
 	served := make(chan error, 1)
 	go func() { served <- server.Serve(ln) }()
 
@@ -121,6 +129,8 @@ func run(ctx context.Context, cfg config, getenv func(string) string, log *slog.
 	}
 	stopGauges := reportGauges(pool, m)
 	defer stopGauges()
+	stopWatch := watchEngine(pool, m, reconciler, len(out.momo), log)
+	defer stopWatch()
 	banner(log, cfg, ln.Addr().String(), providerURL, time.Since(started))
 
 	select {
@@ -187,7 +197,7 @@ func observeHTTP(m *metrics.Metrics) func(route string, status int, d time.Durat
 		if !ok {
 			method, pattern = "GET", route
 		}
-		m.HTTP.RequestDone(pattern, method, status, d)
+		m.HTTP.Observe(pattern, method, status, d)
 	}
 }
 

@@ -17,11 +17,24 @@ func (o metricsObserver) Activated(kind string)  { o.m.Actors.Activated(metrics.
 func (o metricsObserver) Passivated(kind string) { o.m.Actors.Passivated(metrics.ActorKind(kind)) }
 func (o metricsObserver) FundingTransition(_, from, to string) {
 	o.m.Sagas.FundingTransition(from, to)
+	if from == string(engine.FundingStatusQueuedForFloat) && to == string(engine.FundingStatusRefunding) {
+		o.m.Treasury.QueueExpired() // the only way out of the queue but float
+	}
 }
 func (o metricsObserver) WithdrawalTransition(_, from, to string) {
 	o.m.Sagas.WithdrawalTransition(from, to)
 }
-func (o metricsObserver) PaymentFinal(string, string, string) {}
+func (o metricsObserver) PaymentFinal(_, kind, status string) {
+	if kind != engine.PaymentRefund {
+		return
+	}
+	switch status {
+	case string(metrics.RefundSucceeded):
+		o.m.Sagas.Refund(metrics.RefundSucceeded)
+	case string(metrics.RefundFailed):
+		o.m.Sagas.Refund(metrics.RefundFailed) // the card actor retries it
+	}
+}
 func (o metricsObserver) Earned(operation string, xofMinor int64) {
 	o.m.Money.Earned(operation, engine.NewMoney(xofMinor, engine.XOF))
 }
