@@ -37,6 +37,7 @@ type cardActor struct {
 	stash   []heldMessage
 	waiters []freezeWaiter
 
+	failures   int       // consecutive changes that did not commit
 	lastActive time.Time // last message other than an idle check
 	idleArmed  bool      // an idle check is scheduled
 }
@@ -231,7 +232,9 @@ func (a *cardActor) onCommitted(ctx actor.Context, m committed) {
 		slog.Warn("card change not committed; reloading", "card", a.id, "err", m.err)
 		a.load(ctx)
 		then(m.err)
+		a.redriveLater()
 	} else {
+		a.failures = 0
 		if a.d.fault(FaultAfterCommit) != nil {
 			return
 		}
@@ -242,6 +245,16 @@ func (a *cardActor) onCommitted(ctx actor.Context, m committed) {
 		a.stash = a.stash[1:]
 		a.handle(ctx, h.msg, h.sender)
 	}
+}
+
+// redriveLater resumes the card's sagas after a write that did not commit:
+// the step that failed is retried from durable state (asking providers for
+// the status of its reference), with a backoff so that a permanent conflict
+// does not spin.
+func (a *cardActor) redriveLater() {
+	a.failures++
+	wait := min(time.Duration(1<<min(a.failures, 9))*100*time.Millisecond, 30*time.Second)
+	a.d.after(wait, func() { a.d.registry.Send(a.id, &recoverCard{}) })
 }
 
 func (a *cardActor) reply(ctx actor.Context, to *actor.PID, msg any) {

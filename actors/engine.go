@@ -106,7 +106,9 @@ type Engine struct {
 
 type wallClock struct{}
 
-func (wallClock) Now() time.Time { return time.Now() }
+// Now is truncated to microseconds, the precision Postgres keeps, so that
+// a record reads back exactly as it was answered.
+func (wallClock) Now() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
 
 // Start builds the actor system, activates the treasury, and resumes every
 // non-final saga. Ready reports true once that recovery is done.

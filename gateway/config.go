@@ -93,7 +93,9 @@ func (c *Config) defaults() {
 		c.OTPSecret = derive(c.JWTSecret, "kash otp codes")
 	}
 	if c.Now == nil {
-		c.Now = time.Now
+		// Microseconds, as Postgres keeps them: an answer and a later read
+		// of the same record show the same times.
+		c.Now = func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
 	}
 }
 
