@@ -27,3 +27,21 @@ var (
 	// ledger entry ref, an operation id).
 	ErrDuplicate = errors.New("duplicate write")
 )
+
+// DuplicateError is an ErrDuplicate that names the unique constraint that
+// fired, so that a writer can tell which of its records already exists (a
+// float reservation's primary key, say, from a collision of its queue seq).
+type DuplicateError struct {
+	Table      string // the table written, when known
+	Constraint string // the unique constraint or index that fired
+}
+
+func (e *DuplicateError) Error() string {
+	if e.Table == "" {
+		return ErrDuplicate.Error() + ": " + e.Constraint
+	}
+	return ErrDuplicate.Error() + ": " + e.Table + " (" + e.Constraint + ")"
+}
+
+// Is makes errors.Is(err, ErrDuplicate) hold for every DuplicateError.
+func (e *DuplicateError) Is(target error) bool { return target == ErrDuplicate }

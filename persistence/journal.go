@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -22,27 +23,29 @@ var ErrFenced = engine.ErrFenced
 // ErrClosed is returned for changes submitted after Close.
 var ErrClosed = errors.New("journal: closed")
 
-// AnyRows is the Expect value of a write whose row count does not matter.
+// AnyRows is the expected row count of a write whose row count does not
+// matter (a history row or an outbox message that may already exist).
 const AnyRows = -1
 
-// Write is one SQL statement of a Change. Expect is the number of rows it
-// must affect (or return, for SELECT); a mismatch fails the change with
-// ErrFenced. Versioned updates say Expect: 1.
-type Write struct {
-	SQL    string
-	Args   []any
-	Expect int64
+// rowWrite is one row written by a Change: its kind says the table, the SQL
+// and how many rows it must affect; args are the per-row statement's
+// arguments, in the kind's column order.
+type rowWrite struct {
+	kind *writeKind
+	args []any
 }
 
-// writeSet is the atomic unit of the journal: the statements of one
+// writeSet is the atomic unit of the journal: the writes of one
 // engine.Change, committed together or not at all. Sets with the same
 // stream commit in the order they were submitted.
 type writeSet struct {
 	Stream string
-	Writes []Write
+	Writes []rowWrite
 }
 
-// JournalObserver receives one call per attempted batch, for metrics.
+// JournalObserver receives one call per attempted batch, for metrics: rows
+// is the number of row writes of the batch (not of statements, which the
+// set path makes far fewer; see Journal.Stats).
 type JournalObserver interface {
 	ObserveBatch(items, rows int, took time.Duration, err error)
 }
@@ -52,14 +55,20 @@ type JournalConfig struct {
 	MaxBatch int             // changes per transaction (default 512)
 	Workers  int             // transactions in flight at once (default 4)
 	Observer JournalObserver // optional
+	// RowByRow turns the set-based writes off: one statement per row, as
+	// the set path's fallback does. For comparison and diagnosis.
+	RowByRow bool
 }
 
 // Journal is the group-commit writer: it gathers the changes of many actors
 // into one Postgres transaction (a pipelined pgx batch), keeps several such
 // transactions in flight, and calls each change's done function after its
-// transaction committed. When a transaction fails, the change at fault is
-// found (the statement that failed or matched the wrong number of rows),
-// failed alone, and the others are retried without it.
+// transaction committed. A transaction writes each kind of row (card
+// updates, ledger entries, ...) of all its changes with one set-based
+// statement (journal_set.go), and falls back to one statement per row to
+// find the culprit of an error. When a transaction fails, the change at
+// fault is found (the row that failed or matched no row), failed alone, and
+// the others are retried without it.
 type Journal struct {
 	pool     *pgxpool.Pool
 	cfg      JournalConfig
@@ -68,6 +77,8 @@ type Journal struct {
 	finished chan []*pending
 	stop     chan struct{}
 	wg       sync.WaitGroup
+
+	stats journalCounters
 
 	closeOnce sync.Once
 	mu        sync.RWMutex // guards closed against concurrent Submit
@@ -243,7 +254,7 @@ func (j *Journal) commitBatch(batch []*pending) {
 	live := batch
 	for len(live) > 0 {
 		start := time.Now()
-		rows, culprit, err := j.try(live)
+		rows, culprits, err := j.attempt(live)
 		if j.cfg.Observer != nil {
 			j.cfg.Observer.ObserveBatch(len(live), rows, time.Since(start), err)
 		}
@@ -253,8 +264,8 @@ func (j *Journal) commitBatch(batch []*pending) {
 			}
 			return
 		}
-		if culprit < 0 {
-			// The failure cannot be pinned on one change (connection lost,
+		if len(culprits) == 0 {
+			// The failure cannot be pinned on a change (connection lost,
 			// commit refused): none is known to be committed, so every
 			// writer reloads its durable state.
 			for _, p := range live {
@@ -262,28 +273,67 @@ func (j *Journal) commitBatch(batch []*pending) {
 			}
 			return
 		}
-		live[culprit].done(err)
-		live = append(live[:culprit:culprit], live[culprit+1:]...)
+		live = dropCulprits(live, culprits)
 	}
 }
 
-// try runs one transaction. It returns the rows written, and on failure the
-// index of the change at fault, or -1 when no single change is.
-func (j *Journal) try(batch []*pending) (rows int, culprit int, err error) {
+// culprit is a change that failed by its own fault: it fails alone and the
+// rest of its batch is retried without it.
+type culprit struct {
+	index int // in the batch attempted
+	err   error
+}
+
+// dropCulprits fails the culprits and returns the rest of live, in order.
+func dropCulprits(live []*pending, culprits []culprit) []*pending {
+	failed := make(map[int]bool, len(culprits))
+	for _, c := range culprits {
+		live[c.index].done(c.err)
+		failed[c.index] = true
+	}
+	rest := make([]*pending, 0, len(live)-len(culprits))
+	for i, p := range live {
+		if !failed[i] {
+			rest = append(rest, p)
+		}
+	}
+	return rest
+}
+
+// attempt runs one transaction of batch, set-based, and row by row when a
+// set statement raised an error (a check constraint, a foreign key, a
+// unique constraint other than the key): the per-row path names the change
+// at fault. It returns the rows written, and on failure the changes at
+// fault, or none when no change is.
+func (j *Journal) attempt(batch []*pending) (rows int, culprits []culprit, err error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	conn, err := j.pool.Acquire(ctx)
 	if err != nil {
-		return 0, -1, fmt.Errorf("journal: acquire connection: %w", err)
+		return 0, nil, fmt.Errorf("journal: acquire connection: %w", err)
 	}
 	defer conn.Release()
+	j.stats.transactions.Add(1)
+	if !j.cfg.RowByRow {
+		rows, culprits, err = j.trySet(ctx, conn, batch)
+		if !errors.Is(err, errSetFallback) {
+			return rows, culprits, err
+		}
+		j.stats.fallbacks.Add(1)
+		j.stats.transactions.Add(1)
+	}
+	return j.tryRows(ctx, conn, batch)
+}
 
+// tryRows runs one transaction of batch, one statement per row. On failure
+// it returns the change at fault, when one is.
+func (j *Journal) tryRows(ctx context.Context, conn *pgxpool.Conn, batch []*pending) (int, []culprit, error) {
 	var b pgx.Batch
 	b.Queue("BEGIN")
 	owner := make([]int, 0, len(batch)*4)
 	for i, p := range batch {
 		for _, w := range p.change.Writes {
-			b.Queue(w.SQL, w.Args...)
+			b.Queue(w.kind.rowSQL, w.args...)
 			owner = append(owner, i)
 		}
 	}
@@ -291,25 +341,40 @@ func (j *Journal) try(batch []*pending) (rows int, culprit int, err error) {
 	// COMMIT is sent only after every write's row count was checked: a
 	// fenced write must roll back the whole transaction.
 	br := conn.SendBatch(ctx, &b)
-	culprit, err = readBatch(br, batch, owner)
+	at, err := readRows(br, batch, owner)
 	if cerr := br.Close(); err == nil && cerr != nil {
-		err, culprit = fmt.Errorf("journal: batch: %w", cerr), -1
+		err, at = fmt.Errorf("journal: batch: %w", cerr), -1
 	}
+	j.stats.statements.Add(int64(len(owner)))
 	if err == nil {
-		if _, err = conn.Exec(ctx, "COMMIT"); err != nil {
-			return 0, -1, fmt.Errorf("journal: commit: %w", err)
-		}
-		return len(owner), -1, nil
+		return j.commit(ctx, conn, len(owner))
 	}
-	// The transaction is open or aborted: roll it back before the
-	// connection goes back to the pool, or discard the connection.
-	if _, rerr := conn.Exec(ctx, "ROLLBACK"); rerr != nil {
-		_ = conn.Conn().PgConn().Close(ctx)
+	rollback(ctx, conn)
+	if at < 0 {
+		return 0, nil, err
 	}
-	return 0, culprit, err
+	return 0, []culprit{{index: at, err: err}}, err
 }
 
-func readBatch(br pgx.BatchResults, batch []*pending, owner []int) (culprit int, err error) {
+// commit ends a transaction whose checks all passed.
+func (j *Journal) commit(ctx context.Context, conn *pgxpool.Conn, rows int) (int, []culprit, error) {
+	if _, err := conn.Exec(ctx, "COMMIT"); err != nil {
+		return 0, nil, fmt.Errorf("journal: commit: %w", err)
+	}
+	j.stats.commits.Add(1)
+	j.stats.rows.Add(int64(rows))
+	return rows, nil, nil
+}
+
+// rollback ends a transaction that is open or aborted, before the
+// connection goes back to the pool, or discards the connection.
+func rollback(ctx context.Context, conn *pgxpool.Conn) {
+	if _, err := conn.Exec(ctx, "ROLLBACK"); err != nil {
+		_ = conn.Conn().PgConn().Close(ctx)
+	}
+}
+
+func readRows(br pgx.BatchResults, batch []*pending, owner []int) (culprit int, err error) {
 	if _, err := br.Exec(); err != nil {
 		return -1, fmt.Errorf("journal: begin: %w", err)
 	}
@@ -318,11 +383,12 @@ func readBatch(br pgx.BatchResults, batch []*pending, owner []int) (culprit int,
 		for w, write := range p.change.Writes {
 			tag, err := br.Exec()
 			if err != nil {
-				return owner[k], fmt.Errorf("journal: stream %q write %d: %w", p.change.Stream, w, classify(err))
+				return owner[k], fmt.Errorf("journal: stream %q write %d (%s): %w", p.change.Stream, w,
+					write.kind.name, classify(err))
 			}
-			if write.Expect != AnyRows && tag.RowsAffected() != write.Expect {
-				return i, fmt.Errorf("%w: stream %q write %d affected %d rows, want %d",
-					ErrFenced, p.change.Stream, w, tag.RowsAffected(), write.Expect)
+			if want := write.kind.expect(); want != AnyRows && tag.RowsAffected() != want {
+				return i, fmt.Errorf("%w: stream %q write %d (%s) affected %d rows, want %d",
+					ErrFenced, p.change.Stream, w, write.kind.name, tag.RowsAffected(), want)
 			}
 			k++
 		}
@@ -331,13 +397,43 @@ func readBatch(br pgx.BatchResults, batch []*pending, owner []int) (culprit int,
 }
 
 // ErrDuplicate wraps a unique violation: the change repeats something that
-// is already durable (a ledger entry ref, an operation id).
+// is already durable (a ledger entry ref, an operation id). The error is a
+// *DuplicateError that names the constraint.
 var ErrDuplicate = engine.ErrDuplicate
+
+// DuplicateError is the error of a change that hit a unique constraint; it
+// matches errors.Is(err, ErrDuplicate) and names the table and constraint,
+// so that the treasury can tell "this funding's reservation already exists"
+// (float_reservations_pkey) from a seq collision (float_reservations_seq_key).
+type DuplicateError = engine.DuplicateError
 
 func classify(err error) error {
 	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) && pgErr.Code == "23505" {
-		return fmt.Errorf("%w: %s", ErrDuplicate, pgErr.ConstraintName)
+	if errors.As(err, &pgErr) && pgErr.Code == pgerrUniqueViolation {
+		return &DuplicateError{Table: pgErr.TableName, Constraint: pgErr.ConstraintName}
 	}
 	return err
+}
+
+// pgerrUniqueViolation is SQLSTATE unique_violation.
+const pgerrUniqueViolation = "23505"
+
+// JournalStats counts the journal's work since it started.
+type JournalStats struct {
+	Transactions int64 // transactions begun, including those rolled back
+	Commits      int64 // transactions committed
+	Fallbacks    int64 // set-based transactions redone row by row after an error
+	Statements   int64 // write statements sent (BEGIN, COMMIT and ROLLBACK apart)
+	Rows         int64 // row writes committed
+}
+
+type journalCounters struct {
+	transactions, commits, fallbacks, statements, rows atomic.Int64
+}
+
+// Stats returns the journal's counters.
+func (j *Journal) Stats() JournalStats {
+	c := &j.stats
+	return JournalStats{Transactions: c.transactions.Load(), Commits: c.commits.Load(),
+		Fallbacks: c.fallbacks.Load(), Statements: c.statements.Load(), Rows: c.rows.Load()}
 }
