@@ -213,7 +213,7 @@ func (t *treasuryActor) reserve(ctx actor.Context, m *reserveFloat) {
 	t.open[r.FundingID] = r
 	rec := *r
 	t.write(ctx, engine.Change{Stream: "float:" + r.FundingID, Reservations: []engine.ReservationRecord{rec}}, func(err error) {
-		if errors.Is(err, engine.ErrDuplicate) {
+		if duplicateOf(err, "float_reservations_pkey") {
 			// This funding asked before, and its reservation ended while we
 			// were not looking (it is not open): tell the card how it ended.
 			t.answerStored(rec.FundingID, rec.CardID)
@@ -307,7 +307,7 @@ func (t *treasuryActor) credit(ctx actor.Context, m *floatCredited, sender *acto
 			t.float += m.amount
 			t.drain(ctx)
 			t.publish()
-		case errors.Is(err, engine.ErrDuplicate):
+		case duplicateOf(err, "ledger_entries_ref_key"):
 			err = nil // the same credit, already applied
 		}
 		if sender != nil {
@@ -327,7 +327,7 @@ func (t *treasuryActor) write(ctx actor.Context, change engine.Change, then func
 	self, root := ctx.Self(), ctx.ActorSystem().Root
 	t.d.journal.Submit(change, func(err error) {
 		root.Send(self, treasuryCommitted{err: err, then: func(err error) {
-			if err != nil && !errors.Is(err, engine.ErrDuplicate) {
+			if err != nil && !expectedDuplicate(err) {
 				t.failed(change)
 			}
 			if t.d.fault(FaultAfterCommit) == nil {
@@ -335,6 +335,21 @@ func (t *treasuryActor) write(ctx actor.Context, change engine.Change, then func
 			}
 		}})
 	})
+}
+
+// duplicateOf reports whether err is a duplicate on constraint.
+func duplicateOf(err error, constraint string) bool {
+	var dup *engine.DuplicateError
+	return errors.As(err, &dup) && dup.Constraint == constraint
+}
+
+// expectedDuplicate reports whether err repeats something the treasury
+// already made durable (a reservation for the same funding, a credit with
+// the same event id): nothing changed, so memory is still right. Any other
+// duplicate (a seq collision) means memory went wrong: reload.
+func expectedDuplicate(err error) bool {
+	return duplicateOf(err, "float_reservations_pkey") || duplicateOf(err, "ledger_entries_ref_key") ||
+		duplicateOf(err, "sweeps_pkey")
 }
 
 // failed schedules a reload after a write that did not commit: memory went
