@@ -2,8 +2,8 @@ package gateway
 
 import (
 	"context"
-	"time"
 
+	"kash/actors"
 	"kash/engine"
 )
 
@@ -17,9 +17,6 @@ import (
 // wrapped ones. A context deadline that passes means the outcome is
 // unknown: the command may still complete, and repeating it with the same
 // ids returns its result.
-//
-// The command structs have the fields of the actors package's commands in
-// the same order, so that an adapter converts them with a type conversion.
 type Commands interface {
 	IssueCard(ctx context.Context, cmd IssueCard) (engine.CardRecord, engine.FundingRecord, error)
 	FundCard(ctx context.Context, cmd FundCard) (engine.FundingRecord, error)
@@ -39,60 +36,17 @@ type Commands interface {
 	Ready() bool
 }
 
-// IssueCard creates a card and its issuance funding.
-type IssueCard struct {
-	CardID    string
-	FundingID string
-	UserID    string
-	Nickname  string
-	Quote     engine.Quote
-	Phone     string
-	Operator  engine.Operator
-}
+// The commands are the actor engine's own (gateway → actors): the gateway
+// builds them, and *actors.Engine implements Commands.
+type (
+	IssueCard = actors.IssueCard
+	FundCard  = actors.FundCard
+	Withdraw  = actors.Withdraw
+	Terminate = actors.Terminate
+	CardEvent = actors.CardEvent
+)
 
-// FundCard tops up an active or frozen card.
-type FundCard struct {
-	FundingID string
-	CardID    string
-	UserID    string
-	Quote     engine.Quote
-	Phone     string
-	Operator  engine.Operator
-}
-
-// Withdraw moves card balance to a mobile-money wallet.
-type Withdraw struct {
-	WithdrawalID string
-	CardID       string
-	UserID       string
-	Quote        engine.Quote
-	Phone        string
-	Operator     engine.Operator
-}
-
-// Terminate empties a card to a wallet and closes it at the issuer. Quote
-// prices the withdrawal of the card's whole balance as the gateway read
-// it; it is zero when the card was empty.
-type Terminate struct {
-	CardID       string
-	UserID       string
-	WithdrawalID string
-	Phone        string
-	Operator     engine.Operator
-	Quote        engine.Quote
-}
-
-// CardEvent is a spend or a decline reported by the issuer.
-type CardEvent struct {
-	EventID      string
-	CardID       string // the engine's card id
-	IssuerCardID string
-	Kind         string // spend or decline
-	Amount       engine.Money
-	Merchant     string
-	Reason       string
-	At           time.Time
-}
+var _ Commands = (*actors.Engine)(nil)
 
 // Reconciler compares the engine's books with the providers' own records
 // (GET /v1/admin/reconciliation). Operations still in flight are not

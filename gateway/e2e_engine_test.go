@@ -1,9 +1,5 @@
-//go:build e2e
-
 // The end-to-end tests run the API on the real actor engine with the
-// in-process providers: go test -tags e2e ./gateway/. They are behind a
-// build tag until kashd wires gateway.Commands to the actors, so that the
-// gateway's own build never depends on the actors package.
+// in-process providers.
 
 package gateway
 
@@ -20,34 +16,6 @@ import (
 	"kash/persistence"
 	"kash/persistence/pgtest"
 )
-
-// engineCommands adapts *actors.Engine to Commands: the command structs
-// convert field for field.
-type engineCommands struct{ *actors.Engine }
-
-func (a engineCommands) IssueCard(ctx context.Context, cmd IssueCard) (engine.CardRecord, engine.FundingRecord, error) {
-	return a.Engine.IssueCard(ctx, actors.IssueCard(cmd))
-}
-
-func (a engineCommands) FundCard(ctx context.Context, cmd FundCard) (engine.FundingRecord, error) {
-	return a.Engine.FundCard(ctx, actors.FundCard(cmd))
-}
-
-func (a engineCommands) Withdraw(ctx context.Context, cmd Withdraw) (engine.WithdrawalRecord, error) {
-	return a.Engine.Withdraw(ctx, actors.Withdraw(cmd))
-}
-
-func (a engineCommands) Terminate(ctx context.Context, cmd Terminate) (engine.CardRecord, error) {
-	return a.Engine.Terminate(ctx, actors.Terminate(cmd))
-}
-
-func (a engineCommands) CardEvent(ctx context.Context, ev CardEvent) error {
-	return a.Engine.CardEvent(ctx, actors.CardEvent(ev))
-}
-
-func (a engineCommands) StartSweep(context.Context, string, string, engine.Money) (engine.SweepRecord, error) {
-	return engine.SweepRecord{}, fmt.Errorf("sweeps: %w", engine.ErrInvalidState)
-}
 
 type e2eWorld struct {
 	*env
@@ -72,7 +40,7 @@ func newEngineServer(t *testing.T) *e2eWorld {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { eng.Stop(); journal.Close() })
-	return &e2eWorld{env: newTestServerOn(t, pool, engineCommands{eng}), issuer: issuer, eng: eng}
+	return &e2eWorld{env: newTestServerOn(t, pool, eng), issuer: issuer, eng: eng}
 }
 
 // eventually polls read until it returns want (the sagas run in the

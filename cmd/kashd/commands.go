@@ -37,7 +37,7 @@ func (c *engineCommands) IssueCard(ctx context.Context, cmd gateway.IssueCard) (
 	if err != nil {
 		return engine.CardRecord{}, engine.FundingRecord{}, err
 	}
-	return e.IssueCard(ctx, actors.IssueCard(cmd))
+	return e.IssueCard(ctx, cmd)
 }
 
 func (c *engineCommands) FundCard(ctx context.Context, cmd gateway.FundCard) (engine.FundingRecord, error) {
@@ -45,7 +45,7 @@ func (c *engineCommands) FundCard(ctx context.Context, cmd gateway.FundCard) (en
 	if err != nil {
 		return engine.FundingRecord{}, err
 	}
-	return e.FundCard(ctx, actors.FundCard(cmd))
+	return e.FundCard(ctx, cmd)
 }
 
 func (c *engineCommands) Withdraw(ctx context.Context, cmd gateway.Withdraw) (engine.WithdrawalRecord, error) {
@@ -53,7 +53,7 @@ func (c *engineCommands) Withdraw(ctx context.Context, cmd gateway.Withdraw) (en
 	if err != nil {
 		return engine.WithdrawalRecord{}, err
 	}
-	return e.Withdraw(ctx, actors.Withdraw(cmd))
+	return e.Withdraw(ctx, cmd)
 }
 
 func (c *engineCommands) Freeze(ctx context.Context, userID, cardID string) (engine.CardRecord, error) {
@@ -77,7 +77,7 @@ func (c *engineCommands) Terminate(ctx context.Context, cmd gateway.Terminate) (
 	if err != nil {
 		return engine.CardRecord{}, err
 	}
-	return e.Terminate(ctx, actors.Terminate(cmd))
+	return e.Terminate(ctx, cmd)
 }
 
 func (c *engineCommands) SensitiveCard(ctx context.Context, userID, cardID string) (engine.SensitiveCard, error) {
@@ -109,7 +109,7 @@ func (c *engineCommands) CardEvent(ctx context.Context, ev gateway.CardEvent) er
 	if err != nil {
 		return err
 	}
-	return e.CardEvent(ctx, actors.CardEvent(ev))
+	return e.CardEvent(ctx, ev)
 }
 
 func (c *engineCommands) FloatCredited(ctx context.Context, eventID string, amount engine.Money) error {

@@ -163,7 +163,12 @@ func startSimulator(cfg config, simCfg sim.Config, log *slog.Logger) (string, fu
 		return "", nil, fmt.Errorf("provider simulator: listen on %s: %w", cfg.SimAddr, err)
 	}
 	simCfg.Logger = log.With("component", "providersim")
-	s := sim.New(simCfg)
+	simCfg.StateFile = cfg.DataDir + "/sim-state.json"
+	s, err := sim.Open(simCfg)
+	if err != nil {
+		simLn.Close()
+		return "", nil, fmt.Errorf("provider simulator: %w", err)
+	}
 	go func() {
 		if err := s.Serve(simLn); err != nil && !errors.Is(err, sim.ErrClosed) {
 			log.Error("provider simulator stopped", "err", err)
