@@ -78,8 +78,14 @@ type Config struct {
 	SlackPath string
 	// Clock stamps records and events (default: system clock, UTC).
 	Clock Clock
-	// Seed makes fault draws and generated card data reproducible (default 1).
+	// Seed makes fault draws and generated card PAN and CVV reproducible.
+	// Zero (the default) draws a new seed at every start, which Sim.Config
+	// then reports. Ids never depend on it: they are unique to each start.
 	Seed uint64
+	// StateFile, when set, is where the simulated world survives restarts
+	// (env KASH_SIM_STATE_FILE): Open loads it, and it is saved while the
+	// simulator runs and on Close. See the package documentation.
+	StateFile string
 	// Logger receives operational messages, never card data (default: discard).
 	Logger *slog.Logger
 }
@@ -157,21 +163,19 @@ func (c Config) withDefaults() Config {
 	if c.Clock == nil {
 		c.Clock = systemClock{}
 	}
-	if c.Seed == 0 {
-		c.Seed = 1
-	}
 	return c
 }
 
 // ConfigFromEnv reads the simulator's configuration from the environment:
 // KASH_SIM_ADDR, KASH_SIM_ISSUER_FLOAT (USD, e.g. "100000.00"),
 // KASH_SIM_ASYNC_DELAY_MS, KASH_SIM_SWEEP_DELAY_MS, KASH_SIM_TIMEOUT_HANG_MS,
-// KASH_SIM_COST_RATE, KASH_SIM_SEED, KASH_WEBHOOK_URL, KASH_WEBHOOK_SECRET,
-// and the credentials KASH_SIM_QOSIC[2]_{USER,PASSWORD,MTN_CLIENTID,
-// MOOV_CLIENTID}, KASH_SIM_FLW_SECRET_KEY, KASH_SIM_FLW_VERIF_HASH,
-// KASH_SIM_MESSAGEBIRD_KEY, KASH_SIM_ONESIGNAL_APP_ID,
-// KASH_SIM_ONESIGNAL_KEY, KASH_SIM_SLACK_PATH. Unset variables keep their
-// defaults; a malformed one is an error naming it.
+// KASH_SIM_COST_RATE, KASH_SIM_SEED, KASH_SIM_STATE_FILE, KASH_WEBHOOK_URL,
+// KASH_WEBHOOK_SECRET, and the credentials KASH_SIM_QOSIC[2]_{USER,
+// PASSWORD,MTN_CLIENTID,MOOV_CLIENTID}, KASH_SIM_FLW_SECRET_KEY,
+// KASH_SIM_FLW_VERIF_HASH, KASH_SIM_MESSAGEBIRD_KEY,
+// KASH_SIM_ONESIGNAL_APP_ID, KASH_SIM_ONESIGNAL_KEY, KASH_SIM_SLACK_PATH.
+// Unset variables keep their defaults; a malformed one is an error naming
+// it.
 func ConfigFromEnv() (Config, error) {
 	return configFrom(os.Getenv)
 }
@@ -181,6 +185,7 @@ func configFrom(getenv func(string) string) (Config, error) {
 	c.Addr = orDefault(getenv("KASH_SIM_ADDR"), c.Addr)
 	c.WebhookURL = getenv("KASH_WEBHOOK_URL")
 	c.WebhookSecret = getenv("KASH_WEBHOOK_SECRET")
+	c.StateFile = getenv("KASH_SIM_STATE_FILE")
 	if v := getenv("KASH_SIM_ISSUER_FLOAT"); v != "" {
 		if _, err := parseCents(v); err != nil {
 			return Config{}, fmt.Errorf("KASH_SIM_ISSUER_FLOAT: %w", err)

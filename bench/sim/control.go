@@ -146,8 +146,11 @@ func (s *Sim) controlFloat(ctx *fasthttp.RequestCtx) {
 // DepositFloat adds cents of USD to the issuer float, as a bank deposit
 // would, tells the engine by webhook, and returns the new float.
 func (s *Sim) DepositFloat(cents int64) int64 {
+	s.beginChange()
 	balance := s.issuer.creditFloat(cents, &s.issuer.deposits)
-	s.hooks.floatCredited(floatCredit{cents: cents, balance: balance, source: "deposit", reference: s.ids.depositRef()})
+	reference := s.ids.depositRef()
+	s.endChange()
+	s.hooks.floatCredited(floatCredit{cents: cents, balance: balance, source: "deposit", reference: reference})
 	return balance
 }
 

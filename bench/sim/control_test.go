@@ -142,7 +142,7 @@ func TestConfigFromEnvironment(t *testing.T) {
 	env := map[string]string{
 		"KASH_SIM_ADDR": "127.0.0.1:9999", "KASH_SIM_ISSUER_FLOAT": "12.50", "KASH_SIM_ASYNC_DELAY_MS": "250",
 		"KASH_WEBHOOK_URL": "http://127.0.0.1:8080", "KASH_WEBHOOK_SECRET": "s3cret", "KASH_SIM_COST_RATE": "655.957",
-		"KASH_SIM_QOSIC2_PASSWORD": "other", "KASH_SIM_FLW_SECRET_KEY": "FLWSECK-x",
+		"KASH_SIM_QOSIC2_PASSWORD": "other", "KASH_SIM_FLW_SECRET_KEY": "FLWSECK-x", "KASH_SIM_STATE_FILE": "/var/lib/kash/sim.json",
 	}
 	c, err := configFrom(func(k string) string { return env[k] })
 	if err != nil {
@@ -150,11 +150,12 @@ func TestConfigFromEnvironment(t *testing.T) {
 	}
 	if c.Addr != "127.0.0.1:9999" || c.IssuerFloat != "12.50" || c.AsyncDelay != 250*time.Millisecond || c.SweepDelay != DefaultSweepDelay ||
 		c.WebhookURL != "http://127.0.0.1:8080" || c.WebhookSecret != "s3cret" || c.CostRate.String() != "655.957" ||
-		c.Qosic[1].Password != "other" || c.Qosic[0].Password != "qosic-sandbox-pass" || c.Flutterwave.SecretKey != "FLWSECK-x" {
+		c.Qosic[1].Password != "other" || c.Qosic[0].Password != "qosic-sandbox-pass" || c.Flutterwave.SecretKey != "FLWSECK-x" ||
+		c.StateFile != "/var/lib/kash/sim.json" {
 		t.Fatalf("config %+v", c)
 	}
 	def, err := configFrom(func(string) string { return "" })
-	if err != nil || def.Addr != DefaultAddr || def.IssuerFloat != "100000.00" || def.AsyncDelay != time.Second {
+	if err != nil || def.Addr != DefaultAddr || def.IssuerFloat != "100000.00" || def.AsyncDelay != time.Second || def.StateFile != "" || def.Seed != 0 {
 		t.Fatalf("defaults %+v, %v", def, err)
 	}
 	for _, bad := range []map[string]string{

@@ -9,7 +9,10 @@
 // control API of API.md (/sim/*) that tests and the bench use to look inside
 // and to act as the outside world (card spends, float deposits).
 //
-// kashd embeds it by default (KASH_SIM_ADDR); cmd/providersim runs it alone.
+// kashd embeds it by default (KASH_SIM_ADDR), keeping its world in
+// <KASH_DATA_DIR>/sim-state.json beside the engine's database;
+// cmd/providersim runs it alone (KASH_SIM_STATE_FILE). See "State across
+// restarts" and "Identifiers" below.
 // Because the adapters are the production ones, this document is their
 // contract in development: paths, fields, codes and the carriage of our
 // idempotent reference are exact. Where a real API has no field for our
@@ -65,7 +68,7 @@
 // Response body (every endpoint; comment only when there is one):
 //
 //	{"responsecode":"00","responsemsg":"SUCCESSFUL","transref":"f-01HX...",
-//	 "serviceref":"QS000000000042","comment":"..."}
+//	 "serviceref":"QS1754300000000042","comment":"..."}
 //
 // Response codes (responsemsg never contains "success" except on success):
 //
@@ -175,7 +178,7 @@
 //	                        (amount is the current balance).
 //	GET  /v3/virtual-cards/{id}/transactions?from=&to=&index=&size=  → 200 "Card transactions
 //	                        fetched successfully", data: newest first (size default 20, index from 1):
-//	                        [{"id":7001,"amount":12.50,"fee":0,"product":"Card Transactions",
+//	                        [{"id":1754300000000001,"amount":12.50,"fee":0,"product":"Card Transactions",
 //	                          "gateway_reference":"...","reference":"fnd-...","response_code":"00",
 //	                          "gateway_reference_details":"...","amount_confirmed":12.50,
 //	                          "narration":"Card funding","indicator":"C","created_at":"...",
@@ -259,7 +262,7 @@
 // to the flutterwave path only, "verif-hash: <Config.Flutterwave.VerifHash>"
 // (env KASH_SIM_FLW_VERIF_HASH, default "kash-sim-verif-hash"). Envelope:
 //
-//	{"id":"evt_000000000001","type":"payment.status","created_at":"2025-01-01T00:00:01Z","data":{...}}
+//	{"id":"evt_k3q9z2ma_000000000001","type":"payment.status","created_at":"2025-01-01T00:00:01Z","data":{...}}
 //
 // id identifies the event: a redelivery or duplicate carries the same id.
 // data by type:
@@ -272,13 +275,13 @@
 //	                        "reason":""|"insufficient balance"}
 //	                        Sent when an MTN collection becomes final.
 //	card.spend             {"card_id":"<issuer id>","card_reference":"<engine card id>",
-//	                        "transaction_id":"7003","amount":"12.34","currency":"USD",
+//	                        "transaction_id":"1754300000000003","amount":"12.34","currency":"USD",
 //	                        "merchant":"Netflix","balance":"37.66","status":"successful",
 //	                        "reason":""}
 //	card.decline           same fields, "status":"failed", "reason": insufficient_funds |
 //	                        card_blocked | card_terminated; no money moved.
 //	issuer.float_credited  {"amount":"1000.00","currency":"USD","balance":"101000.00",
-//	                        "source":"deposit"|"sweep","reference":"dep_000000000001"|"<settlement
+//	                        "source":"deposit"|"sweep","reference":"dep_k3q9z2ma_000000000001"|"<settlement
 //	                        transref>","account":"qosic","xof_amount":"600000","rate":"600"}
 //	                        (account, xof_amount and rate only for source sweep)
 //
@@ -344,4 +347,70 @@
 //     so it is delivered again (a duplicate, same id); duplicate_rate sends it
 //     twice at once; reorder_rate holds it back 200–1000 ms so later events
 //     overtake it; latency_ms delays each delivery.
+//
+// # Identifiers
+//
+// The engine keeps the simulator's ids in unique columns and dedupe tables
+// that outlive a restart of either, so no id ever repeats one handed out by
+// an earlier run of the simulator, even one whose state file was lost:
+//
+//   - String ids carry a tag of 8 lowercase base32 characters drawn from
+//     crypto/rand at every start: webhook event ids
+//     "evt_<tag>_<12-digit counter>", float deposit references
+//     "dep_<tag>_<counter>", issuer card ids (UUID-shaped, derived from a
+//     random per-start value and a counter), MessageBird message ids and
+//     OneSignal notification ids.
+//   - Numeric ids count up from the start time in microseconds (about 1.8e15,
+//     exact in a JSON number): Flutterwave card transaction ids (the
+//     "id" of a card transaction, "transaction_id" of card webhooks) and the
+//     Qosic serviceref sequence ("QS" and the number). A restart continues
+//     above the previous run's numbers unless that run averaged more than a
+//     million a second; with a state file, counters resume from the saved
+//     ones when those are higher (a clock set back cannot make them repeat).
+//   - Within a run, counters keep ids increasing. A transaction keeps its
+//     serviceref across restarts (the number is saved with it).
+//
+// Card PAN and CVV follow Config.Seed (KASH_SIM_SEED) and the card counter:
+// reproducible when the seed is set, drawn afresh at every start when it is
+// not (the default). Fault draws follow the seed too.
+//
+// # State across restarts
+//
+// With Config.StateFile (env KASH_SIM_STATE_FILE; kashd sets it for its
+// embedded simulator) the simulated world survives restarts, so that it
+// keeps agreeing with the engine's database. The file holds: wallets and
+// the starting balances they were created with, each Qosic account's
+// collection balance and every transaction by transref with its status
+// (MTN approvals still awaited and settlements in flight included), the
+// issuer float and its inflows and outflows, every card with its balance,
+// status, PAN, CVV, expiry and transactions, every issuer operation by
+// reference, the newest 1,000 messages of each inbox (sms, push, ops) with
+// their references, and the id counters. Every reference the file holds is
+// still idempotent after a restart: re-sending it returns its first outcome
+// and moves no money (a notification reference older than the newest 1,000
+// messages is forgotten). Fault settings, webhook counters and webhooks not
+// yet delivered are not kept; the engine polls for outcomes it missed.
+//
+// Open loads the file: a missing file is a fresh world (from the
+// configuration); MTN approvals and settlements in flight are scheduled
+// again, AsyncDelay and SweepDelay after the start (a payer that never
+// approves still never does). The saved world wins over IssuerFloat. A file
+// that cannot be read, is not valid JSON of this shape and version (1), has
+// a value out of range, names a Qosic account the configuration lacks, or
+// whose books do not balance is an error (ErrStateFile): the simulator will
+// not start afresh behind the engine's back, and leaves the file alone for
+// inspection; move it away to start a new world. kashd and providersim
+// refuse to start; New, which has no error to return, logs it and returns a
+// simulator that answers 503 to everything, whose Serve returns the error,
+// and that never writes the file.
+//
+// The world is saved when it changed, at most every 500 ms (spaced further
+// for a big world, so that saving takes at most a fifth of the time), and
+// on Close. A save copies the books while changes wait, so that the copy
+// balances (Books.Check holds on every saved world), then encodes and
+// writes outside the locks: a temporary file beside the state file, fsync,
+// rename over it, fsync of the directory; a crash leaves the previous world
+// or the new, never half of one. After a crash (SIGKILL) the next start
+// resumes from the last save, at most about 500 ms old. The file is created
+// with mode 0600: it holds card PANs and CVVs.
 package sim

@@ -159,14 +159,22 @@ func (s *Sim) flwCreate(ctx *fasthttp.RequestCtx) {
 	d := s.drawFault(TargetIssuerCreate, known)
 	if d.kind == faultTimeout {
 		if d.applied {
-			s.issuer.runOp(req.Reference, "create", "", s.createRun(req, amount, false))
+			s.runIssuerOp(req.Reference, "create", "", s.createRun(req, amount, false))
 		}
 		s.hang(ctx)
 		return
 	}
-	op, conflict := s.issuer.runOp(req.Reference, "create", "", s.createRun(req, amount, d.kind == faultFail))
+	op, conflict := s.runIssuerOp(req.Reference, "create", "", s.createRun(req, amount, d.kind == faultFail))
 	conflict = conflict || op.cardRef != req.CardReference
 	s.flwAnswerCreate(ctx, op, conflict)
+}
+
+// runIssuerOp runs an issuer operation once per reference (issuerBooks.runOp)
+// as one change to the books.
+func (s *Sim) runIssuerOp(reference, operation, cardID string, run func(op *issuerOp)) (issuerOp, bool) {
+	s.beginChange()
+	defer s.endChange()
+	return s.issuer.runOp(reference, operation, cardID, run)
 }
 
 // createRun returns the operation that creates a card.
@@ -348,12 +356,12 @@ func (s *Sim) flwMove(ctx *fasthttp.RequestCtx, id, operation string) {
 	d := s.drawFault(target, known)
 	if d.kind == faultTimeout {
 		if d.applied {
-			s.issuer.runOp(req.Reference, operation, id, s.moveRun(c, operation, amount, req.Reference, false))
+			s.runIssuerOp(req.Reference, operation, id, s.moveRun(c, operation, amount, req.Reference, false))
 		}
 		s.hang(ctx)
 		return
 	}
-	op, conflict := s.issuer.runOp(req.Reference, operation, id, s.moveRun(c, operation, amount, req.Reference, d.kind == faultFail))
+	op, conflict := s.runIssuerOp(req.Reference, operation, id, s.moveRun(c, operation, amount, req.Reference, d.kind == faultFail))
 	s.flwAnswer(ctx, op, conflict, success)
 }
 
@@ -422,10 +430,12 @@ func (s *Sim) flwStatus(ctx *fasthttp.RequestCtx, id, operation string) {
 	var op issuerOp
 	conflict := false
 	if req.Reference != "" {
-		op, conflict = s.issuer.runOp(req.Reference, operation, id, run)
+		op, conflict = s.runIssuerOp(req.Reference, operation, id, run)
 	} else {
 		op = issuerOp{operation: operation, cardID: id, ok: true}
+		s.beginChange()
 		run(&op)
+		s.endChange()
 	}
 	messages := map[string]string{
 		"block": "Card blocked successfully", "unblock": "Card unblocked successfully", "terminate": "Card terminated successfully",
@@ -508,6 +518,7 @@ func (s *Sim) spend(key string, cents int64, merchant string) (approved bool, re
 	if c == nil {
 		return false, "", fmt.Errorf("card %q: %w", key, errNotFound)
 	}
+	s.beginChange()
 	c.mu.Lock()
 	switch {
 	case c.status == cardBlocked:
@@ -527,6 +538,7 @@ func (s *Sim) spend(key string, cents int64, merchant string) (approved bool, re
 	c.record(t)
 	ev := cardEvent{cardID: c.id, cardRef: c.ref, txnID: t.id, cents: cents, merchant: merchant, balance: c.balance, reason: reason}
 	c.mu.Unlock()
+	s.endChange()
 	s.hooks.cardEvent(ev)
 	return reason == "", reason, nil
 }

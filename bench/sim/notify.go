@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -29,12 +30,15 @@ type Message struct {
 // messageLog keeps messages in arrival order and their references, so that
 // a repeated reference is recognised.
 type messageLog struct {
-	mu    sync.Mutex
-	items []Message
-	refs  map[string]int // reference → index in items
+	mu      sync.Mutex
+	items   []Message
+	refs    map[string]int // reference → index in items
+	changes *atomic.Uint64 // the simulator's change count, for its saver
 }
 
-func newMessageLog() *messageLog { return &messageLog{refs: make(map[string]int)} }
+func newMessageLog(changes *atomic.Uint64) *messageLog {
+	return &messageLog{refs: make(map[string]int), changes: changes}
+}
 
 // add records msgs under ref unless ref is known; it returns the id of the
 // first message recorded under ref.
@@ -57,14 +61,20 @@ func (l *messageLog) add(ref string, newID func() string, msgs ...Message) (id s
 		}
 		l.items = append(l.items, m)
 	}
+	l.changes.Add(1)
 	return id, false
 }
 
 func (l *messageLog) trim() {
-	keep := append([]Message(nil), l.items[len(l.items)/2:]...)
-	l.items = keep
-	l.refs = make(map[string]int, len(keep))
-	for i, m := range keep {
+	l.items = append([]Message(nil), l.items[len(l.items)/2:]...)
+	l.reindex()
+}
+
+// reindex rebuilds the references of the messages kept, each pointing to
+// the first message recorded under it.
+func (l *messageLog) reindex() {
+	l.refs = make(map[string]int, len(l.items))
+	for i, m := range l.items {
 		if m.ref != "" {
 			if _, ok := l.refs[m.ref]; !ok {
 				l.refs[m.ref] = i

@@ -144,12 +144,22 @@ func (s *Sim) qosicWrite(ctx *fasthttp.RequestCtx, acct *momoAccount, ep qosicEn
 // the reference is known, in which case it returns the known transaction.
 // conflict reports a known reference of another kind.
 func (s *Sim) momoApply(acct *momoAccount, ep qosicEndpoint, req qosicRequest, injectFail bool) (tx momoTx, fresh, conflict bool) {
+	s.beginChange()
+	tx, fresh, conflict = s.momoRecord(acct, ep, req, injectFail)
+	s.endChange()
+	if fresh && !injectFail {
+		s.schedule(acct, tx)
+	}
+	return tx, fresh, conflict
+}
+
+// momoRecord is momoApply's change to the books.
+func (s *Sim) momoRecord(acct *momoAccount, ep qosicEndpoint, req qosicRequest, injectFail bool) (tx momoTx, fresh, conflict bool) {
 	sh := acct.shard(req.TransRef)
 	sh.mu.Lock()
+	defer sh.mu.Unlock()
 	if old, ok := sh.m[req.TransRef]; ok {
-		tx = *old
-		sh.mu.Unlock()
-		return tx, false, old.kind != ep.kind
+		return *old, false, old.kind != ep.kind
 	}
 	amount, _ := parseXOF(req.Amount) // validated by parseQosic
 	t := &momoTx{
@@ -162,12 +172,7 @@ func (s *Sim) momoApply(acct *momoAccount, ep qosicEndpoint, req qosicRequest, i
 		s.perform(acct, t)
 	}
 	sh.m[req.TransRef] = t
-	tx = *t
-	sh.mu.Unlock()
-	if !injectFail {
-		s.schedule(acct, tx)
-	}
-	return tx, true, false
+	return *t, true, false
 }
 
 // perform moves the money of a new transaction, or leaves it pending for
@@ -215,12 +220,26 @@ func (s *Sim) schedule(acct *momoAccount, tx momoTx) {
 
 // approveMTN is the payer's answer to an MTN collection.
 func (s *Sim) approveMTN(acct *momoAccount, ref string) {
+	if tx, done := s.payerAnswers(acct, ref); done {
+		s.hooks.paymentStatus(acct, tx)
+	}
+}
+
+// payerAnswers debits the payer of a pending MTN collection, or fails it
+// when the wallet is short. After Close it does nothing: the collection
+// stays pending in the saved world, and the next start resumes it.
+func (s *Sim) payerAnswers(acct *momoAccount, ref string) (momoTx, bool) {
+	s.beginChange()
+	defer s.endChange()
+	if s.closed.Load() {
+		return momoTx{}, false
+	}
 	sh := acct.shard(ref)
 	sh.mu.Lock()
+	defer sh.mu.Unlock()
 	t, ok := sh.m[ref]
 	if !ok || t.status != statusPending {
-		sh.mu.Unlock()
-		return
+		return momoTx{}, false
 	}
 	if s.momo.wallets.debit(t.msisdn, t.amount) {
 		acct.collected.Add(t.amount)
@@ -228,9 +247,7 @@ func (s *Sim) approveMTN(acct *momoAccount, ref string) {
 	} else {
 		t.fail(outcomeMTNShort)
 	}
-	tx := *t
-	sh.mu.Unlock()
-	s.hooks.paymentStatus(acct, tx)
+	return *t, true
 }
 
 // startSettlement debits the collection balance of a new settlement.
@@ -250,21 +267,35 @@ func (s *Sim) startSettlement(acct *momoAccount, t *momoTx) {
 
 // completeSettlement credits the issuer float with a settlement's USD.
 func (s *Sim) completeSettlement(acct *momoAccount, ref string) {
+	tx, balance, done := s.settlementArrives(acct, ref)
+	if !done {
+		return
+	}
+	s.hooks.floatCredited(floatCredit{
+		cents: tx.usdCents, balance: balance, source: "sweep", reference: tx.transref,
+		account: acct.Name, xof: tx.amount, rate: s.cfg.CostRate,
+	})
+}
+
+// settlementArrives marks a pending settlement done and credits the float;
+// after Close it does nothing, as payerAnswers.
+func (s *Sim) settlementArrives(acct *momoAccount, ref string) (tx momoTx, balance int64, done bool) {
+	s.beginChange()
+	defer s.endChange()
+	if s.closed.Load() {
+		return momoTx{}, 0, false
+	}
 	sh := acct.shard(ref)
 	sh.mu.Lock()
 	t, ok := sh.m[ref]
 	if !ok || t.status != statusPending {
 		sh.mu.Unlock()
-		return
+		return momoTx{}, 0, false
 	}
 	t.status = statusSucceeded
-	tx := *t
+	tx = *t
 	sh.mu.Unlock()
-	balance := s.issuer.creditFloat(tx.usdCents, &s.issuer.sweptIn)
-	s.hooks.floatCredited(floatCredit{
-		cents: tx.usdCents, balance: balance, source: "sweep", reference: tx.transref,
-		account: acct.Name, xof: tx.amount, rate: s.cfg.CostRate,
-	})
+	return tx, s.issuer.creditFloat(tx.usdCents, &s.issuer.sweptIn), true
 }
 
 // xofToUSDCents converts at rate XOF per USD, rounding down to the cent.

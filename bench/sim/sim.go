@@ -29,8 +29,18 @@ type Sim struct {
 	ops    *messageLog
 	faults *faultTable
 	hooks  *dispatcher
-	ids    idSource
+	ids    *idSource
 	closed atomic.Bool
+	// world is held for reading by every change to the books and for
+	// writing by a snapshot, which so never sees money half moved.
+	world sync.RWMutex
+	// changes counts changes to the world; the saver compares it with the
+	// count it last saved.
+	changes atomic.Uint64
+	store   *stateStore // nil without Config.StateFile
+	// loadErr is why New could not load Config.StateFile: such a simulator
+	// serves nothing and never writes the file.
+	loadErr error
 	// scheduled counts approvals and settlements not yet completed, active
 	// the requests being handled.
 	scheduled atomic.Int64
@@ -43,26 +53,78 @@ type Sim struct {
 	handler   fasthttp.RequestHandler
 }
 
-// New returns a simulator with fresh books. It starts the webhook
-// dispatcher; call Close to stop it.
+// Open returns a simulator. Without Config.StateFile its world is fresh.
+// With it, Open loads the world saved there (a missing file is a fresh
+// world), resumes the MTN approvals and settlements that were in flight,
+// and keeps the file up to date until Close. A file that cannot be read or
+// is not a valid, balanced world is an error (ErrStateFile for the
+// latter): the simulator does not start afresh behind the engine's back,
+// and the file is left as it is. Call Close to stop the simulator.
+func Open(cfg Config) (*Sim, error) {
+	s := newSim(cfg)
+	if s.cfg.StateFile == "" {
+		return s, nil
+	}
+	saved, found, err := readStateFile(s.cfg.StateFile)
+	if err == nil && found {
+		err = s.restore(saved)
+	}
+	if err != nil {
+		s.hooks.close()
+		return nil, err
+	}
+	s.store = startStore(s)
+	s.resumeScheduled()
+	return s, nil
+}
+
+// New is Open for callers without an error path, such as tests with no
+// state file. When Config.StateFile cannot be loaded, New logs the error
+// and returns a simulator that refuses to work rather than one that has
+// forgotten the world: Serve and ListenAndServe return the error, the
+// handler answers 503, and the file is never written.
 func New(cfg Config) *Sim {
+	s, err := Open(cfg)
+	if err == nil {
+		return s
+	}
+	s = newSim(cfg)
+	s.loadErr = err
+	s.cfg.Logger.Error("sim: the simulator will not serve", "err", err)
+	return s
+}
+
+// newSim returns a simulator with fresh books, its webhook dispatcher
+// started.
+func newSim(cfg Config) *Sim {
 	cfg = cfg.withDefaults()
+	if cfg.Seed == 0 {
+		cfg.Seed = randomSeed()
+	}
 	s := &Sim{
 		cfg:    cfg,
 		clock:  cfg.Clock,
-		sms:    newMessageLog(),
-		push:   newMessageLog(),
-		ops:    newMessageLog(),
 		faults: newFaultTable(cfg.Seed),
-		ids:    newIDSource(cfg.Seed),
+		ids:    newIDSource(cfg.Seed, time.Now()),
 		hung:   make(map[net.Conn]struct{}),
 	}
+	s.sms, s.push, s.ops = newMessageLog(&s.changes), newMessageLog(&s.changes), newMessageLog(&s.changes)
 	s.momo = newMomoBooks(cfg.Qosic)
 	floatCents, _ := parseCents(cfg.IssuerFloat) // validated by withDefaults
 	s.issuer = newIssuerBooks(floatCents)
 	s.hooks = newDispatcher(s)
 	s.handler = s.route
 	return s
+}
+
+// beginChange and endChange bracket every change to the books. Changes
+// share the world lock, so they run side by side; a snapshot takes it
+// alone. Nothing may take it again inside a change.
+func (s *Sim) beginChange() { s.world.RLock() }
+
+func (s *Sim) endChange() {
+	s.changes.Add(1)
+	s.world.RUnlock()
 }
 
 // Config returns the effective configuration, defaults filled in.
@@ -95,6 +157,10 @@ func (s *Sim) Serve(ln net.Listener) error {
 		IdleTimeout:        2 * time.Minute,
 		CloseOnShutdown:    true,
 	}
+	if s.loadErr != nil {
+		_ = ln.Close()
+		return s.loadErr
+	}
 	s.closeMu.Lock()
 	if s.closed.Load() {
 		s.closeMu.Unlock()
@@ -115,8 +181,9 @@ func (s *Sim) Serve(ln net.Listener) error {
 }
 
 // Close stops the servers (waiting up to 5 s for requests in progress),
-// releases connections held by timeout faults, and stops webhook delivery.
-// Scheduled approvals and settlements no longer happen after Close.
+// releases connections held by timeout faults, stops webhook delivery, and
+// saves the world to Config.StateFile. Scheduled approvals and settlements
+// no longer happen after Close (a saved world resumes them).
 func (s *Sim) Close() error {
 	s.closeMu.Lock()
 	if s.closed.Swap(true) {
@@ -140,6 +207,11 @@ func (s *Sim) Close() error {
 		_ = ln.Close()
 	}
 	s.hooks.close()
+	if s.store != nil {
+		if err := s.store.stop(); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	return errors.Join(errs...)
 }
 
@@ -147,6 +219,10 @@ func (s *Sim) Close() error {
 func (s *Sim) route(ctx *fasthttp.RequestCtx) {
 	s.active.Add(1)
 	defer s.active.Add(-1)
+	if s.loadErr != nil {
+		writeText(ctx, fasthttp.StatusServiceUnavailable, s.loadErr.Error())
+		return
+	}
 	path := ctx.Path()
 	switch {
 	case hasPrefix(path, "/QosicBridge/user/"):

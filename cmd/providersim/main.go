@@ -4,8 +4,11 @@
 //
 // Configuration is the environment: KASH_SIM_ADDR (default 127.0.0.1:8090),
 // KASH_SIM_ISSUER_FLOAT, KASH_SIM_ASYNC_DELAY_MS, KASH_WEBHOOK_URL,
-// KASH_WEBHOOK_SECRET and the other KASH_SIM_* variables documented in
-// package sim. SIGINT or SIGTERM shut it down gracefully.
+// KASH_WEBHOOK_SECRET, KASH_SIM_STATE_FILE (where the simulated world
+// survives restarts; unset, every start is a fresh world) and the other
+// KASH_SIM_* variables documented in package sim. SIGINT or SIGTERM shut it
+// down gracefully, saving the world to the state file. A state file that
+// cannot be loaded stops the start with an error.
 package main
 
 import (
@@ -21,29 +24,32 @@ import (
 )
 
 func main() {
-	if err := run(); err != nil {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, slog.New(slog.NewTextHandler(os.Stderr, nil))); err != nil {
 		fmt.Fprintln(os.Stderr, "providersim:", err)
 		os.Exit(1)
 	}
 }
 
-func run() error {
+// run serves the simulator configured by the environment until ctx ends.
+func run(ctx context.Context, logger *slog.Logger) error {
 	cfg, err := sim.ConfigFromEnv()
 	if err != nil {
 		return fmt.Errorf("configuration: %w", err)
 	}
-	logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	cfg.Logger = logger
 	if cfg.WebhookURL != "" && cfg.WebhookSecret == "" {
 		logger.Warn("KASH_WEBHOOK_SECRET is empty: webhooks are signed with an empty key")
 	}
-	s := sim.New(cfg)
+	s, err := sim.Open(cfg)
+	if err != nil {
+		return fmt.Errorf("start: %w", err)
+	}
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	served := make(chan error, 1)
 	go func() { served <- s.ListenAndServe(cfg.Addr) }()
-	logger.Info("provider simulator listening", "addr", cfg.Addr, "webhooks", cfg.WebhookURL)
+	logger.Info("provider simulator listening", "addr", cfg.Addr, "webhooks", cfg.WebhookURL, "state_file", cfg.StateFile)
 
 	select {
 	case err := <-served:
