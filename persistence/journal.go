@@ -167,6 +167,7 @@ func (j *Journal) dispatch() {
 		workers  []chan []*pending
 		stopping bool
 		busy     int
+		held     int // changes in waiting
 	)
 	accept := func(p *pending) {
 		s := p.change.Stream
@@ -176,12 +177,15 @@ func (j *Journal) dispatch() {
 		}
 		if inflight[s] {
 			waiting[s] = append(waiting[s], p)
+			held++
 			return
 		}
 		inflight[s] = true
 		ready = append(ready, p)
 	}
 	for {
+		j.stats.inFlight.Store(int64(busy))
+		j.stats.queued.Store(int64(len(ready) + held + len(j.submit)))
 		for len(ready) > 0 && len(workers) > 0 {
 			n := min(len(ready), j.cfg.MaxBatch)
 			batch := make([]*pending, n)
@@ -219,6 +223,7 @@ func (j *Journal) dispatch() {
 				}
 				if q := waiting[s]; len(q) > 0 {
 					ready = append(ready, q[0])
+					held--
 					if len(q) == 1 {
 						delete(waiting, s)
 					} else {
@@ -425,15 +430,19 @@ type JournalStats struct {
 	Fallbacks    int64 // set-based transactions redone row by row after an error
 	Statements   int64 // write statements sent (BEGIN, COMMIT and ROLLBACK apart)
 	Rows         int64 // row writes committed
+	Queued       int64 // changes submitted and not yet in a transaction
+	InFlight     int64 // transactions in flight
 }
 
 type journalCounters struct {
 	transactions, commits, fallbacks, statements, rows atomic.Int64
+	queued, inFlight                                   atomic.Int64
 }
 
 // Stats returns the journal's counters.
 func (j *Journal) Stats() JournalStats {
 	c := &j.stats
 	return JournalStats{Transactions: c.transactions.Load(), Commits: c.commits.Load(),
-		Fallbacks: c.fallbacks.Load(), Statements: c.statements.Load(), Rows: c.rows.Load()}
+		Fallbacks: c.fallbacks.Load(), Statements: c.statements.Load(), Rows: c.rows.Load(),
+		Queued: c.queued.Load(), InFlight: c.inFlight.Load()}
 }

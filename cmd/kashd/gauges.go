@@ -8,6 +8,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"kash/metrics"
+	"kash/persistence"
 )
 
 // gaugeEvery is how often the counted gauges are refreshed from Postgres.
@@ -16,12 +17,15 @@ const gaugeEvery = 5 * time.Second
 // reportGauges refreshes the gauges that are counts over stored state (work
 // in flight, suspense, manual review, pending payments, outbox backlog)
 // until the returned function is called.
-func reportGauges(pool *pgxpool.Pool, m *metrics.Metrics) func() {
+func reportGauges(pool *pgxpool.Pool, journal *persistence.Journal, m *metrics.Metrics) func() {
 	stop := make(chan struct{})
 	go func() {
 		t := time.NewTicker(gaugeEvery)
 		defer t.Stop()
 		for {
+			st := journal.Stats()
+			m.Journal.SetQueueLength(int(st.Queued))
+			m.Journal.SetBatchesInFlight(int(st.InFlight))
 			refreshGauges(pool, m)
 			select {
 			case <-stop:

@@ -127,7 +127,7 @@ func run(ctx context.Context, cfg config, getenv func(string) string, log *slog.
 	if err := openingFloat(ctx, pool, eng, out.issuer); err != nil {
 		log.Warn("opening float not recorded", "err", err)
 	}
-	stopGauges := reportGauges(pool, m)
+	stopGauges := reportGauges(pool, journal, m)
 	defer stopGauges()
 	stopWatch := watchEngine(pool, m, reconciler, len(out.momo), log)
 	defer stopWatch()
