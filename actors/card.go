@@ -454,15 +454,17 @@ func (a *cardActor) onFloatGranted(ctx actor.Context, fundingID string) {
 	if f == nil || (f.Status != statusPaid && f.Status != statusQueued) {
 		return
 	}
+	// The treasury's grant moved the funding to funding_card in its own
+	// transaction (the intent is durable before the issuer is called, and
+	// recovery resolves it by the deterministic reference): the card
+	// mirrors that step, which took the next version, and calls the issuer.
 	nf := *f
-	if stepFunding(&nf, evFloatReserved, a.now()) != nil {
+	if stepFunding(&nf, evFloatReserved, nf.UpdatedAt) != nil {
 		return
 	}
-	// funding_card is the intent: it is durable before the issuer is called,
-	// and recovery resolves it by the deterministic reference.
-	a.persistFunding(ctx, f, nf, engine.Change{Fundings: []engine.FundingRecord{nf}}, func() {
-		a.callIssuerFor(a.fundings[nf.ID])
-	})
+	a.fundings[nf.ID] = &nf
+	a.d.obs.FundingTransition(nf.ID, f.Status, nf.Status)
+	a.callIssuerFor(&nf)
 }
 
 func (a *cardActor) callIssuerFor(f *engine.FundingRecord) {

@@ -212,7 +212,7 @@ func (t *treasuryActor) reserve(ctx actor.Context, m *reserveFloat) {
 	}
 	t.open[r.FundingID] = r
 	rec := *r
-	t.write(ctx, engine.Change{Stream: "float:" + r.FundingID, Reservations: []engine.ReservationRecord{rec}}, func(err error) {
+	t.write(ctx, grantChange(rec, now), func(err error) {
 		if duplicateOf(err, "float_reservations_pkey") {
 			// This funding asked before, and its reservation ended while we
 			// were not looking (it is not open): tell the card how it ended.
@@ -261,12 +261,23 @@ func (t *treasuryActor) drain(ctx actor.Context) {
 		r.Version++
 		t.reserved += r.Amount
 		rec := *r
-		t.write(ctx, engine.Change{Stream: "float:" + r.FundingID, Reservations: []engine.ReservationRecord{rec}}, func(err error) {
+		t.write(ctx, grantChange(rec, now), func(err error) {
 			if err == nil {
 				t.answer(&rec)
 			}
 		})
 	}
+}
+
+// grantChange writes a reservation; a grant also moves its funding to
+// funding_card in the same transaction, so that the card may call the
+// issuer as soon as it hears of the grant, without a write of its own.
+func grantChange(r engine.ReservationRecord, now time.Time) engine.Change {
+	c := engine.Change{Stream: "float:" + r.FundingID, Reservations: []engine.ReservationRecord{r}}
+	if r.Status == engine.ReservationGranted {
+		c.AdvanceFundings = []engine.FundingAdvance{{FundingID: r.FundingID, At: now}}
+	}
+	return c
 }
 
 // expire ends reservations that waited past their deadline; their

@@ -229,6 +229,17 @@ type Change struct {
 	// transaction as the funding's own change. The treasury is told after
 	// commit and updates its memory.
 	SettleReservations []ReservationSettlement
+	// AdvanceFundings moves fundings that waited for float to funding_card
+	// in the same transaction as the treasury's grant, so that the grant and
+	// the funding's intent to call the issuer are durable together. Each
+	// applies only to a funding still paid or queued_for_float.
+	AdvanceFundings []FundingAdvance
+}
+
+// FundingAdvance is a funding's move to funding_card on a float grant.
+type FundingAdvance struct {
+	FundingID string
+	At        time.Time
 }
 
 // ReservationSettlement ends a granted float reservation.
@@ -242,7 +253,7 @@ type ReservationSettlement struct {
 func (c *Change) Empty() bool {
 	return len(c.Cards)+len(c.Fundings)+len(c.Withdrawals)+len(c.Payments)+len(c.Reservations)+
 		len(c.Sweeps)+len(c.Suspense)+len(c.CardEvents)+len(c.Entries)+len(c.Earnings)+len(c.Outbox)+
-		len(c.SettleReservations) == 0
+		len(c.SettleReservations)+len(c.AdvanceFundings) == 0
 }
 
 // Journal is the port through which actors make changes durable. done is

@@ -39,6 +39,13 @@ var (
 		cols: cols("id text", "status text", "provider text", "failure_reason text", "manual_review bool",
 			"version int8", "updated_at timestamptz")})
 
+	// A float grant moves its funding to funding_card, from paid or
+	// queued_for_float only, bumping the version its card actor will expect.
+	kindFundingAdvance = &writeKind{name: "funding advance", table: "fundings", op: opUpdate,
+		key: []int{0}, cols: cols("id text", "updated_at timestamptz"),
+		extraSet: "status = 'funding_card', version = t.version + 1",
+		guard:    func(func(string) string) string { return "t.status IN ('paid', 'queued_for_float')" }}
+
 	kindWithdrawalInsert = &writeKind{name: "withdrawal insert", table: "withdrawals", op: opInsert, key: []int{0},
 		pkey: "withdrawals_pkey", refs: []reference{{col: 1, table: "cards"}},
 		cols: cols("id text", "card_id text", "user_id text", "status text", "card_amount_minor int8",
@@ -107,7 +114,7 @@ var (
 
 	kinds = []*writeKind{kindFence, kindCardInsert, kindCardUpdate, kindFundingInsert, kindFundingUpdate,
 		kindWithdrawalInsert, kindWithdrawalUpdate, kindPaymentInsert, kindPaymentUpdate, kindPaymentHistory,
-		kindReservationInsert, kindReservationUpdate, kindReservationSettle, kindSweepInsert, kindSweepUpdate,
+		kindReservationInsert, kindReservationUpdate, kindReservationSettle, kindFundingAdvance, kindSweepInsert, kindSweepUpdate,
 		kindSuspenseInsert, kindSuspenseUpdate, kindCardEventInsert, kindEntryInsert, kindEarningInsert,
 		kindOutboxInsert}
 )
@@ -129,7 +136,7 @@ func changeWrites(c *engine.Change) []rowWrite {
 		n++
 	}
 	n += len(c.Cards) + len(c.Fundings) + len(c.Withdrawals) + 2*len(c.Payments) + len(c.Reservations) +
-		len(c.Sweeps) + len(c.Suspense) + len(c.CardEvents) + len(c.SettleReservations) + len(c.Entries) +
+		len(c.Sweeps) + len(c.Suspense) + len(c.CardEvents) + len(c.SettleReservations) + len(c.AdvanceFundings) + len(c.Entries) +
 		len(c.Earnings) + len(c.Outbox)
 	w := make([]rowWrite, 0, n)
 	if c.Fence != nil {
@@ -163,6 +170,9 @@ func changeWrites(c *engine.Change) []rowWrite {
 	}
 	for _, s := range c.SettleReservations {
 		w = append(w, rowWrite{kindReservationSettle, []any{s.FundingID, s.Status, s.At}})
+	}
+	for _, a := range c.AdvanceFundings {
+		w = append(w, rowWrite{kindFundingAdvance, []any{a.FundingID, a.At}})
 	}
 	for i := range c.Entries {
 		w = append(w, entryWrite(&c.Entries[i]))
