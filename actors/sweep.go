@@ -107,6 +107,9 @@ func (t *treasuryActor) onSweepResult(ctx actor.Context, m *sweepResult) {
 		t.d.after(t.d.cfg.IssuerRetry, func() { t.d.system.Root.Send(t.d.treasury, &sweepRetry{id: m.id}) })
 		return
 	case m.result.Outcome == engine.OutcomePending:
+		// Still in transit: ask again later, whether or not this answer
+		// changes the sweep's status.
+		t.d.after(t.d.cfg.IssuerRetry, func() { t.d.system.Root.Send(t.d.treasury, &sweepRetry{id: m.id}) })
 		ev = engine.SweepPayoutAccepted
 	case m.result.Outcome == engine.OutcomeSucceeded:
 		ev = engine.SweepPayoutSucceeded
@@ -123,9 +126,6 @@ func (t *treasuryActor) onSweepResult(ctx actor.Context, m *sweepResult) {
 	if ev == engine.SweepPayoutSucceeded {
 		change.Entries = []engine.Entry{mustEntry(engine.SweepPayoutEntry(s.ID, s.Provider, engine.NewMoney(s.Amount, engine.XOF)))}
 	}
-	if ev == engine.SweepPayoutAccepted {
-		t.d.after(t.d.cfg.IssuerRetry, func() { t.d.system.Root.Send(t.d.treasury, &sweepRetry{id: m.id}) })
-	}
 	t.write(ctx, change, func(err error) {
 		if err == nil {
 			t.sweeps[ns.ID] = &ns
@@ -138,15 +138,31 @@ type sweepRetry struct{ id string }
 
 // sweepDeposit books the USD a sweep bought, when the issuer reports it.
 // It reports false when eventID is not an open sweep's.
+//
+// The issuer's credit can arrive before the provider's status query says
+// the payout succeeded: a credit under the sweep's reference proves it did,
+// so the payout is booked with the deposit.
 func (t *treasuryActor) sweepDeposit(ctx actor.Context, m *floatCredited, sender *actor.PID) bool {
 	s := t.sweeps[m.eventID]
-	if s == nil || s.Status != string(engine.SweepStatusDepositPending) {
+	if s == nil {
 		return false
 	}
+	to, effects, err := engine.SweepStatus(s.Status).Apply(engine.SweepDepositReceived)
+	if err != nil {
+		return false
+	}
+	var entries []engine.Entry
+	for _, eff := range effects {
+		switch eff {
+		case engine.EffectRecordSweepPayout:
+			entries = append(entries, mustEntry(engine.SweepPayoutEntry(s.ID, s.Provider, engine.NewMoney(s.Amount, engine.XOF))))
+		case engine.EffectRecordSweepDeposit:
+			entries = append(entries, mustEntry(engine.SweepDepositEntry(s.ID, engine.NewMoney(m.amount, engine.USD))))
+		}
+	}
 	ns := *s
-	ns.Status, ns.USD, ns.Version, ns.UpdatedAt = string(engine.SweepStatusCompleted), m.amount, s.Version+1, t.d.clock.Now()
-	entry := mustEntry(engine.SweepDepositEntry(s.ID, engine.NewMoney(m.amount, engine.USD)))
-	t.write(ctx, engine.Change{Stream: "sweep:" + s.ID, Sweeps: []engine.SweepRecord{ns}, Entries: []engine.Entry{entry}}, func(err error) {
+	ns.Status, ns.USD, ns.Version, ns.UpdatedAt = string(to), m.amount, s.Version+1, t.d.clock.Now()
+	t.write(ctx, engine.Change{Stream: "sweep:" + s.ID, Sweeps: []engine.SweepRecord{ns}, Entries: entries}, func(err error) {
 		if err == nil {
 			delete(t.sweeps, ns.ID)
 			t.float += m.amount

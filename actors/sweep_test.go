@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"kash/actors/inproc"
 	"kash/engine"
 )
 
@@ -62,6 +63,56 @@ func TestLowFloatSweepsCollectionsAndDrainsTheQueue(t *testing.T) {
 	var open int
 	if err := w.pool.QueryRow(context.Background(), `SELECT count(*) FROM sweeps WHERE status <> 'completed'`).Scan(&open); err != nil || open != 0 || len(credited) == 0 {
 		t.Fatalf("%d sweeps not completed (%v); %d credited", open, err, len(credited))
+	}
+	w.checkLedger()
+}
+
+// The issuer's credit for a sweep can arrive before the provider's status
+// query says the payout went through: the credit completes the sweep,
+// booking the payout with the deposit, and the same credit delivered again
+// later counts once.
+func TestSweepCreditedBeforeItsPayoutIsConfirmedCountsOnce(t *testing.T) {
+	w := newWorld(t, 1000)
+	w.issue("u1", 500, engine.OperatorMoov, moovPhone)
+	w.eventually("collections", 20*time.Second, func() bool { return w.momo.Books().Collected > 0 })
+	// The settlement goes through at the provider but its answer is lost,
+	// and the engine will not ask again for an hour.
+	w.cfg.IssuerRetry = time.Hour
+	w.start(nil)
+	w.momo.SetScript(func(op, _ string) inproc.Fault {
+		if op == "settle" {
+			return inproc.Timeout
+		}
+		return inproc.Normal
+	})
+	ctx := context.Background()
+	xof := w.momo.Books().Collected
+	s, err := w.eng.StartSweep(ctx, "swp_early", "momo", engine.NewMoney(xof, engine.XOF))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.eventually("the settlement at the provider", 10*time.Second, func() bool { return w.momo.Books().Collected == 0 })
+	before, err := w.eng.Treasury(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	usd := xof * 100 / 600
+	w.issuer.AddFloat(usd)
+	for range 2 {
+		if err := w.eng.FloatCredited(ctx, s.ID, engine.NewMoney(usd, engine.USD)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	after, err := w.eng.Treasury(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := after.Available - before.Available; got != usd {
+		t.Errorf("float grew by %d cents, want %d (once)", got, usd)
+	}
+	var status string
+	if err := w.pool.QueryRow(ctx, `SELECT status FROM sweeps WHERE id = $1`, s.ID).Scan(&status); err != nil || status != "completed" {
+		t.Fatalf("sweep status %q (%v), want completed", status, err)
 	}
 	w.checkLedger()
 }

@@ -124,8 +124,13 @@ func SweepPayoutEntry(sweepID, provider string, xof Money) (Entry, error) {
 
 // SweepDepositEntry books the USD a sweep bought arriving in the float:
 // fx:usd → issuer:float.
+//
+// Its reference is the one a plain float deposit under the sweep's id
+// would take: the issuer names a sweep's credit by the sweep, so a repeated
+// credit that arrives after the sweep completed collides with this entry
+// instead of counting twice.
 func SweepDepositEntry(sweepID string, usd Money) (Entry, error) {
-	return NewEntry("sweep:"+sweepID+":deposit", KindSweepDeposit).
+	return NewEntry("float_deposit:"+sweepID, KindSweepDeposit).
 		Transfer(FXAccount(USD), IssuerFloatAccount(), usd).Build()
 }
 

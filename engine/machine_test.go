@@ -168,7 +168,8 @@ func TestSweepMachine(t *testing.T) {
 		{from: engine.SweepStatusDepositPending, ev: engine.SweepDepositOverdue, to: engine.SweepStatusDepositPending, effects: E(engine.EffectManualReview)},
 		{from: engine.SweepStatusDepositPending, ev: engine.SweepPayoutSucceeded, to: engine.SweepStatusDepositPending},
 		{from: engine.SweepStatusDepositPending, ev: engine.SweepPayoutFailed, illegal: true},
-		{from: engine.SweepStatusRequested, ev: engine.SweepDepositReceived, illegal: true},
+		{from: engine.SweepStatusRequested, ev: engine.SweepDepositReceived, to: engine.SweepStatusCompleted, effects: E(engine.EffectRecordSweepPayout, engine.EffectRecordSweepDeposit, engine.EffectNotify)},
+		{from: engine.SweepStatusPayoutPending, ev: engine.SweepDepositReceived, to: engine.SweepStatusCompleted, effects: E(engine.EffectRecordSweepPayout, engine.EffectRecordSweepDeposit, engine.EffectNotify)},
 		{from: engine.SweepStatusCompleted, ev: engine.SweepPayoutSucceeded, illegal: true},
 	})
 }

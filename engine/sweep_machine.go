@@ -8,6 +8,7 @@ import "fmt"
 //	requested ─PayoutAccepted→ payout_pending
 //	requested | payout_pending ─PayoutSucceeded→ deposit_pending ─DepositReceived→ completed
 //	requested | payout_pending ─PayoutFailed→ failed
+//	requested | payout_pending ─DepositReceived→ completed (the issuer's credit proves the payout)
 //	deposit_pending ─DepositOverdue→ deposit_pending (ManualReview)
 //
 // Once the XOF has left (deposit_pending) the sweep cannot fail: the money
@@ -52,6 +53,7 @@ var sweepMachine = newMachine("sweep", SweepStatusRequested,
 		{from: []SweepStatus{SweepStatusRequested, SweepStatusPayoutPending}, on: SweepPayoutSucceeded, to: SweepStatusDepositPending, effects: []Effect{EffectRecordSweepPayout}},
 		{from: []SweepStatus{SweepStatusRequested, SweepStatusPayoutPending}, on: SweepPayoutFailed, to: SweepStatusFailed, effects: []Effect{EffectNotify}},
 		{from: []SweepStatus{SweepStatusDepositPending}, on: SweepDepositReceived, to: SweepStatusCompleted, effects: []Effect{EffectRecordSweepDeposit, EffectNotify}},
+		{from: []SweepStatus{SweepStatusRequested, SweepStatusPayoutPending}, on: SweepDepositReceived, to: SweepStatusCompleted, effects: []Effect{EffectRecordSweepPayout, EffectRecordSweepDeposit, EffectNotify}},
 		{from: []SweepStatus{SweepStatusDepositPending}, on: SweepDepositOverdue, to: SweepStatusDepositPending, effects: []Effect{EffectManualReview}},
 	})
 
