@@ -21,8 +21,9 @@ import (
 // flight, new messages wait in the stash, so steps of one card never
 // interleave.
 type cardActor struct {
-	id string
-	d  *deps
+	id    string
+	shard *actor.PID // owns this activation: passivation goes through it
+	d     *deps
 
 	exists      bool
 	card        engine.CardRecord
@@ -47,8 +48,8 @@ type freezeWaiter struct {
 	freeze bool
 }
 
-func newCardActor(id string, d *deps) *cardActor {
-	return &cardActor{id: id, d: d}
+func newCardActor(id string, shard *actor.PID, d *deps) *cardActor {
+	return &cardActor{id: id, shard: shard, d: d}
 }
 
 // Receive implements actor.Actor.
@@ -72,7 +73,7 @@ func (a *cardActor) Receive(ctx actor.Context) {
 			return
 		}
 		a.touch(ctx)
-		ctx.Send(ctx.Parent(), &passivateRefused{cardID: a.id})
+		ctx.Send(a.shard, &passivateRefused{cardID: a.id})
 	default:
 		a.touch(ctx)
 		if a.busy {
@@ -111,7 +112,7 @@ func (a *cardActor) checkIdle(ctx actor.Context) {
 		return
 	}
 	if a.idle() {
-		ctx.Send(ctx.Parent(), &passivateRequest{cardID: a.id})
+		ctx.Send(a.shard, &passivateRequest{cardID: a.id})
 		return
 	}
 	a.armIdle(ctx, a.d.cfg.IdleAfter)

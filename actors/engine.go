@@ -131,8 +131,8 @@ func Start(ctx context.Context, cfg Config, ports Deps) (*Engine, error) {
 		momo: map[string]*actor.PID{}, settlers: map[string]engine.Settler{}}
 	e := &Engine{d: d, cancel: cancel, stop: make(chan struct{}), outbox: ports.Outbox, notify: ports.Notifiers}
 
-	d.registry = newRegistry(system, cfg.Shards, func(cardID string) *actor.Props {
-		return actor.PropsFromProducer(func() actor.Actor { return newCardActor(cardID, d) })
+	d.registry = newRegistry(system, cfg.Shards, func(cardID string, shard *actor.PID) *actor.Props {
+		return actor.PropsFromProducer(func() actor.Actor { return newCardActor(cardID, shard, d) })
 	}, ports.Observer)
 	for name, p := range ports.Momo {
 		if s, ok := p.(engine.Settler); ok {

@@ -2,6 +2,7 @@ package actors
 
 import (
 	"hash/fnv"
+	"maps"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -46,7 +47,7 @@ type activationCounts struct{}
 
 type shardCounts struct{ live, passivating int }
 
-func newRegistry(system *actor.ActorSystem, shards int, spawn func(cardID string) *actor.Props, obs ActorObserver) *Registry {
+func newRegistry(system *actor.ActorSystem, shards int, spawn func(cardID string, shard *actor.PID) *actor.Props, obs ActorObserver) *Registry {
 	r := &Registry{system: system, shards: make([]*actor.PID, shards)}
 	for i := range r.shards {
 		r.shards[i] = system.Root.Spawn(actor.PropsFromProducer(func() actor.Actor {
@@ -99,11 +100,16 @@ type heldMessage struct {
 }
 
 type shard struct {
-	spawn func(cardID string) *actor.Props
+	spawn func(cardID string, shard *actor.PID) *actor.Props
 	cards map[string]*activation
 	byPID map[string]string // pid id → card id
+	peak  int               // most activations the maps held since they were last rebuilt
 	obs   ActorObserver
 }
+
+// shrinkBelow is the size under which a shard's maps are not worth
+// rebuilding.
+const shrinkBelow = 64
 
 func (s *shard) Receive(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
@@ -151,7 +157,12 @@ func (s *shard) deliver(ctx actor.Context, cardID string, msg any, sender *actor
 }
 
 func (s *shard) activate(ctx actor.Context, cardID string) *activation {
-	pid := ctx.Spawn(s.spawn(cardID))
+	// Spawned from the root, watched by the shard, rather than as the
+	// shard's child: protoactor's child set (PIDSet.Remove) leaves a stale
+	// PID in the slot it vacates, and a PID caches its process, so every
+	// passivated card actor, its mailbox and its state would stay
+	// reachable. Supervision is the same default strategy either way.
+	pid := ctx.ActorSystem().Root.Spawn(s.spawn(cardID, ctx.Self()))
 	ctx.Watch(pid)
 	a := &activation{pid: pid}
 	s.cards[cardID] = a
@@ -159,6 +170,7 @@ func (s *shard) activate(ctx actor.Context, cardID string) *activation {
 		s.byPID = map[string]string{}
 	}
 	s.byPID[pid.Id] = cardID
+	s.peak = max(s.peak, len(s.cards))
 	if s.obs != nil {
 		s.obs.Activated("card")
 	}
@@ -181,6 +193,7 @@ func (s *shard) terminated(ctx actor.Context, pid *actor.PID) {
 	delete(s.byPID, pid.Id)
 	a := s.cards[cardID]
 	delete(s.cards, cardID)
+	s.shrink()
 	if s.obs != nil {
 		s.obs.Passivated("card")
 	}
@@ -192,4 +205,19 @@ func (s *shard) terminated(ctx actor.Context, pid *actor.PID) {
 	n := s.activate(ctx, cardID)
 	n.held = a.held
 	s.flush(ctx, n)
+}
+
+// shrink rebuilds the maps once most of the activations they held are
+// gone: a Go map never gives back the buckets it grew, so without this a
+// burst of activations would keep its memory after passivation. Rebuilding
+// at a quarter of the peak costs O(1) amortized per passivation.
+func (s *shard) shrink() {
+	if s.peak < shrinkBelow || len(s.cards) > s.peak/4 {
+		return
+	}
+	// maps.Clone would keep the grown table: copy into fresh maps.
+	cards, byPID := make(map[string]*activation, len(s.cards)), make(map[string]string, len(s.byPID))
+	maps.Copy(cards, s.cards)
+	maps.Copy(byPID, s.byPID)
+	s.cards, s.byPID, s.peak = cards, byPID, len(cards)
 }
