@@ -17,8 +17,12 @@
 // engine's, money is conserved, every saga is final): a run whose checks
 // fail is a failed run, whatever its speed.
 //
-// Scenarios register themselves by name (Register); settle and baseline
-// live here, and the HTTP scenarios (e2e, contention, starved, chaos) plug
-// in the same way once the gateway exists. Results render as Markdown, as
-// JSON, and as an SVG chart of latency over time.
+// Scenarios register themselves by name (Register). settle, baseline and
+// memory drive the engine in this process. The HTTP scenarios (e2e,
+// contention, starved, chaos) run kashd as a child process on the run's
+// database, with the provider simulator in this process over real HTTP,
+// and drive the REST API with fasthttp's client as apps do; their checks
+// hold the engine's books against the simulator's and against the
+// harness's own tally of what the API acknowledged. Results render as
+// Markdown, as JSON, and as an SVG chart of latency over time.
 package bench

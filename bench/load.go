@@ -122,6 +122,23 @@ func Drive(ctx context.Context, load Load, op Op) (*Run, error) {
 	return run, nil
 }
 
+type intendedKey struct{}
+
+func withIntended(ctx context.Context, at time.Time) context.Context {
+	return context.WithValue(ctx, intendedKey{}, at)
+}
+
+// IntendedFrom is the intended send time of the operation ctx was given
+// to (open loop: its slot in the schedule; closed loop: when it was
+// sent), so that an operation can time its own steps from it as the
+// harness times the whole; now when ctx carries none.
+func IntendedFrom(ctx context.Context) time.Time {
+	if at, ok := ctx.Value(intendedKey{}).(time.Time); ok {
+		return at
+	}
+	return time.Now()
+}
+
 // IntendedAt is the intended send time of operation i of an open-loop run
 // at rate per second: a fixed schedule, whatever happens to earlier sends.
 func IntendedAt(start time.Time, i int, rate float64) time.Time {
@@ -156,7 +173,7 @@ func openLoop(ctx, opCtx context.Context, load Load, op Op, rec *Recorder, offer
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			err := op(opCtx, i)
+			err := op(withIntended(opCtx, intended), i)
 			rec.Record(intended, time.Now(), err)
 			<-slots
 		}()
@@ -188,7 +205,7 @@ func closedLoop(ctx, opCtx context.Context, load Load, op Op, rec *Recorder, off
 					return
 				}
 				offered.Add(1)
-				err := op(opCtx, i)
+				err := op(withIntended(opCtx, sent), i)
 				rec.Record(sent, time.Now(), err)
 			}
 		}()

@@ -127,6 +127,11 @@ type JournalStats struct {
 	MeanBatchMS   float64 `json:"mean_batch_ms"`
 	MaxBatchMS    float64 `json:"max_batch_ms"`
 	MaxChanges    int64   `json:"max_changes_per_commit"`
+	// Rows and RowsPer are the rows written, when the stats come from
+	// kashd's /metrics (FromMetrics), which counts rows, not statements.
+	Rows        int64   `json:"rows,omitempty"`
+	RowsPer     float64 `json:"rows_per_commit,omitempty"`
+	FromMetrics bool    `json:"from_metrics,omitempty"`
 }
 
 // JournalMeter is a persistence.JournalObserver that counts the journal's

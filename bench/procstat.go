@@ -54,6 +54,9 @@ type ProcWatcher struct {
 	// every Postgres process costs tens of milliseconds of kernel time,
 	// which a per-second sample would charge to the window.
 	edgesOnly bool
+	// machine samples the whole machine (/proc/stat, /proc/meminfo)
+	// instead of processes.
+	machine bool
 
 	mu    sync.Mutex
 	first procSample
@@ -65,6 +68,67 @@ type ProcWatcher struct {
 // scenarios the engine too).
 func SelfWatcher(name string) *ProcWatcher {
 	return &ProcWatcher{name: name, find: func() ([]int, error) { return []int{os.Getpid()}, nil }, rssOf: rssOf}
+}
+
+// PIDWatcher watches the process whose id pid returns at each sample (0:
+// none running), such as kashd run as a child and restarted: each
+// incarnation's CPU counts from its start, and the CPU of one killed
+// within the window after its last sample is not counted.
+func PIDWatcher(name string, pid func() int) *ProcWatcher {
+	return &ProcWatcher{name: name, rssOf: rssOf, find: func() ([]int, error) {
+		if p := pid(); p > 0 {
+			return []int{p}, nil
+		}
+		return nil, nil
+	}}
+}
+
+// MachineWatcher watches the whole machine: the CPU every process used
+// (busy time in /proc/stat) and the memory in use (MemTotal −
+// MemAvailable). On a shared machine it shows how much of the window went
+// to processes the harness does not watch.
+func MachineWatcher() *ProcWatcher {
+	return &ProcWatcher{name: "whole machine (every process)", machine: true, edgesOnly: true,
+		note: "CPU of every process; memory in use (MemTotal − MemAvailable)"}
+}
+
+func machineSample(s procSample) (procSample, error) {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return s, fmt.Errorf("read /proc/stat: %w", err)
+	}
+	busy, err := parseCPULine(string(b))
+	if err != nil {
+		return s, err
+	}
+	s.cpu[0] = busy
+	total, err1 := statusField("/proc/meminfo", "MemTotal:")
+	avail, err2 := statusField("/proc/meminfo", "MemAvailable:")
+	if err := errors.Join(err1, err2); err != nil {
+		return s, err
+	}
+	s.rss, s.pids = total-avail, 0
+	return s, nil
+}
+
+// parseCPULine reads the busy time of the machine from the aggregate
+// "cpu" line of /proc/stat: user, nice, system, irq, softirq and steal
+// (idle and iowait are not busy; guest time is inside user).
+func parseCPULine(stat string) (time.Duration, error) {
+	line, _, _ := strings.Cut(stat, "\n")
+	f := strings.Fields(line)
+	if len(f) < 9 || f[0] != "cpu" {
+		return 0, fmt.Errorf("unexpected /proc/stat line %q", line)
+	}
+	var ticks uint64
+	for _, i := range []int{1, 2, 3, 6, 7, 8} {
+		v, err := strconv.ParseUint(f[i], 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("/proc/stat field %d: %w", i, err)
+		}
+		ticks += v
+	}
+	return time.Duration(ticks) * time.Second / clockTicks, nil
 }
 
 // PostgresWatcher watches the postmaster whose data directory is dataDir
@@ -123,6 +187,9 @@ func (w *ProcWatcher) Stop() ProcUsage {
 
 func (w *ProcWatcher) sample() (procSample, error) {
 	s := procSample{at: time.Now(), cpu: map[int]time.Duration{}}
+	if w.machine {
+		return machineSample(s)
+	}
 	pids, err := w.find()
 	if err != nil {
 		return s, err

@@ -88,6 +88,18 @@ type Summary struct {
 	RowsPerOp    float64 `json:"rows_per_op"`
 	CommitsPerOp float64 `json:"commits_per_op"`
 	Passed       bool    `json:"passed"`
+	// Stages are the medians over the runs of each step's rate (successes
+	// per second of the run) and latency, for scenarios that time steps.
+	Stages []StageSummary `json:"stages,omitempty"`
+}
+
+// StageSummary is the median over runs of one step of an operation.
+type StageSummary struct {
+	Name    string  `json:"name"`
+	PerSec  float64 `json:"per_second"`
+	P50     float64 `json:"p50_ms"`
+	P99     float64 `json:"p99_ms"`
+	Samples int     `json:"runs"`
 }
 
 // Comparison is the throughput ratio of a scenario to the one it is
@@ -107,7 +119,7 @@ func newReport(pg *Postgres, o Options, repeat int) *Report {
 	return r
 }
 
-func newResult(name string, repeat int, load Load, run *Run, setup time.Duration) Result {
+func newResult(name string, repeat int, load Load, run *Run, setup time.Duration, fixedWork bool) Result {
 	completed, failed := run.Recorder.Counts()
 	r := Result{Scenario: name, Repeat: repeat, Mode: load.Mode(), Rate: load.Rate, DurationSecs: load.Duration.Seconds(),
 		SetupSeconds: setup.Seconds(), Offered: run.Offered, Completed: completed, Failed: failed,
@@ -117,7 +129,7 @@ func newResult(name string, repeat int, load Load, run *Run, setup time.Duration
 	if load.Rate == 0 {
 		r.Concurrency = load.Concurrency
 	}
-	if run.Exhausted {
+	if run.Exhausted && !fixedWork {
 		r.Notes = append(r.Notes, fmt.Sprintf("the seeded work (%d operations) ran out after %.1fs of %.0fs: seed more with --work",
 			run.Offered, run.OfferedIn.Seconds(), load.Duration.Seconds()))
 	}
@@ -169,6 +181,7 @@ func (rep *Report) summarize(regs []Registration) {
 		for _, r := range rs {
 			s.Passed = s.Passed && r.Passed
 		}
+		s.Stages = stageMedians(rs)
 		medianOf[reg.Name] = s.Throughput
 		rep.Summary = append(rep.Summary, s)
 	}
@@ -179,6 +192,33 @@ func (rep *Report) summarize(regs []Registration) {
 			rep.Comparisons = append(rep.Comparisons, Comparison{Scenario: reg.Name, Against: reg.ComparedTo, Ratio: a / b})
 		}
 	}
+}
+
+// stageMedians is, for each step timed in every one of rs, the median of
+// its rate and latency percentiles.
+func stageMedians(rs []Result) []StageSummary {
+	var out []StageSummary
+	for _, name := range sortedKeys(rs[0].Stages) {
+		var with []Result
+		for _, r := range rs {
+			if _, ok := r.Stages[name]; ok {
+				with = append(with, r)
+			}
+		}
+		if len(with) < len(rs) {
+			continue
+		}
+		out = append(out, StageSummary{Name: name, Samples: len(with),
+			PerSec: median(with, func(r Result) float64 {
+				if r.ElapsedSeconds <= 0 {
+					return 0
+				}
+				return float64(r.Stages[name].Count) / r.ElapsedSeconds
+			}),
+			P50: median(with, func(r Result) float64 { return r.Stages[name].P50 }),
+			P99: median(with, func(r Result) float64 { return r.Stages[name].P99 })})
+	}
+	return out
 }
 
 func median(rs []Result, f func(Result) float64) float64 {
@@ -211,8 +251,15 @@ func (rep *Report) WriteMarkdown(w io.Writer) error {
 	fmt.Fprintf(b, "# kashbench report\n\n")
 	fmt.Fprintf(b, "%s · %d CPUs (%s), %.0f GiB · Linux %s · %s · %s\n\n", rep.Date.Format("2006-01-02 15:04 UTC"),
 		m.CPUs, m.CPUModel, m.MemoryGiB, m.Kernel, m.Go, rep.Postgres)
-	fmt.Fprintf(b, "Load: %s · %d cards, %d users · seed %d · %d run(s) of each scenario, interleaved\n\n",
-		rep.Load, rep.Cards, rep.Users, rep.Seed, rep.Repeat)
+	world := "each scenario's default world size"
+	if rep.Cards > 0 {
+		world = fmt.Sprintf("%d cards", rep.Cards)
+		if rep.Users > 0 {
+			world += fmt.Sprintf(", %d users", rep.Users)
+		}
+	}
+	fmt.Fprintf(b, "Load: %s · %s · seed %d · %d run(s) of each scenario, interleaved (each run's own load and world are below)\n\n",
+		rep.Load, world, rep.Seed, rep.Repeat)
 	rep.writeSummary(b)
 	for i := range rep.Results {
 		rep.Results[i].writeMarkdown(b)
@@ -252,6 +299,17 @@ func (rep *Report) writeSummary(b *bufio.Writer) {
 			thousands(s.Throughput), s.P50, s.P99, s.RowsPerOp, s.CommitsPerOp, passFail(s.Passed))
 	}
 	b.WriteString("\n")
+	for _, s := range rep.Summary {
+		if len(s.Stages) == 0 {
+			continue
+		}
+		fmt.Fprintf(b, "%s, steps (median of %d runs; latency from the intended send time):\n\n", s.Scenario, s.Runs)
+		fmt.Fprintf(b, "| step | per second | p50 (ms) | p99 (ms) |\n|---|---:|---:|---:|\n")
+		for _, st := range s.Stages {
+			fmt.Fprintf(b, "| %s | %s | %.2f | %.2f |\n", st.Name, thousands(st.PerSec), st.P50, st.P99)
+		}
+		b.WriteString("\n")
+	}
 	for _, c := range rep.Comparisons {
 		fmt.Fprintf(b, "**%s / %s throughput: %.1f×** (medians, same invocation, same machine)\n\n", c.Scenario, c.Against, c.Ratio)
 	}
@@ -310,7 +368,10 @@ func (r *Result) writeCosts(b *bufio.Writer) {
 	d, p := r.Database, r.PerOp
 	fmt.Fprintf(b, "Postgres during the window: %d commits (%.3f per op), %d rows written (%.2f per op: %d inserted, %d updated, %d deleted), %s of WAL (%.0f B per op), %d WAL fsyncs (%.4f per op).\n\n",
 		d.Commits, p.Commits, d.RowsWritten, p.Rows, d.Inserted, d.Updated, d.Deleted, bytesText(d.WALBytes), p.WALBytes, d.WALSyncs, p.WALSyncs)
-	if j := r.Journal; j != nil {
+	if j := r.Journal; j != nil && j.FromMetrics {
+		fmt.Fprintf(b, "Journal (kashd's /metrics): %d batches (%.0f commits/s, %d failed), %.1f changes and %.1f rows per commit, commit mean %.2f ms.\n\n",
+			j.Batches, j.CommitsPerSec, j.Failed, j.ChangesPer, j.RowsPer, j.MeanBatchMS)
+	} else if j != nil {
 		fmt.Fprintf(b, "Journal: %d batches (%.0f commits/s, %d failed), %.1f changes and %.1f statements per commit (max %d changes), batch round trip mean %.2f ms, max %.2f ms; %.2f statements per op.\n\n",
 			j.Batches, j.CommitsPerSec, j.Failed, j.ChangesPer, j.StatementsPer, j.MaxChanges, j.MeanBatchMS, j.MaxBatchMS, p.Statements)
 	}

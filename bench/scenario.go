@@ -17,9 +17,9 @@ import (
 //
 // The HTTP scenarios of BENCH.md (e2e, contention, starved, chaos) are
 // Scenarios too: their Setup starts kashd and the simulator against the
-// database and creates users, cards and float through the API; their Op is
-// one request mix iteration; their Finish reconciles with the simulator's
-// books. They register with Register like settle and baseline.
+// database and creates users and cards through the API; their Op is one
+// operation of the mix; their Finish waits for every saga to be final and
+// reconciles with the simulator's books.
 type Scenario interface {
 	// Setup builds the scenario's world in env.DB (not measured).
 	Setup(ctx context.Context, env Env) error
@@ -62,8 +62,27 @@ type Options struct {
 	// Journal tunes the engine's group-commit journal (zero: its defaults),
 	// to measure batch size and parallelism.
 	JournalBatch, JournalWorkers int
+
+	// API and Sim point the HTTP scenarios at a kashd and a simulator
+	// already running (empty: the harness starts its own), with the ops
+	// token AdminToken.
+	API, Sim, AdminToken string
+	// KashdPath is the kashd binary the HTTP scenarios run (empty: built
+	// from this module with go build).
+	KashdPath string
+	// Mix is e2e's operation mix, "kind=weight,..." (empty: DefaultMix).
+	Mix string
+	// AsyncDelay is how long an mtn-bj payer takes to approve at the
+	// simulator (KASH_SIM_ASYNC_DELAY_MS; default 20 ms).
+	AsyncDelay time.Duration
+	// Active is how many card actors the memory scenario activates
+	// (default 100,000), and IdleAfter how soon they passivate.
+	Active    int
+	IdleAfter time.Duration
 }
 
+// defaults fills the settle world's size: 10,000 cards, one user each.
+// Scenarios apply their own defaults (Cards 0 means "the scenario's").
 func (o *Options) defaults() {
 	if o.Cards <= 0 {
 		o.Cards = 10_000
@@ -124,7 +143,10 @@ type Registration struct {
 	// same invocation (settle against baseline): the report prints the
 	// throughput ratio when both ran.
 	ComparedTo string
-	New        func(Options) Scenario
+	// FixedWork says the scenario's Capacity is its whole run by design
+	// (contention, memory): offering stops there, and that is no shortage.
+	FixedWork bool
+	New       func(Options) Scenario
 }
 
 var registry = struct {
@@ -157,6 +179,20 @@ func Scenarios() []Registration {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out
+}
+
+// Watched is implemented by scenarios whose system under test runs in
+// processes of its own (kashd as a child): the suite samples their CPU and
+// memory too, and names this process after what it does in the scenario.
+type Watched interface {
+	Watchers() []*ProcWatcher
+	SelfName() string
+}
+
+// LoadShaper is implemented by scenarios whose operations need more than
+// the default drain time (chaos waits out provider timeouts and restarts).
+type LoadShaper interface {
+	ShapeLoad(*Load)
 }
 
 // Hooks let the caller act at the edges of each measured window (CPU and

@@ -27,6 +27,18 @@ type Suite struct {
 	Log io.Writer
 	// KeepDatabases leaves each run's database behind, for inspection.
 	KeepDatabases bool
+	// Adjust, by scenario name, changes the options of that scenario's
+	// runs (the short default suite runs e2e smaller and shorter).
+	Adjust map[string]func(*Options)
+}
+
+// optionsFor is the options of one scenario's runs.
+func (s *Suite) optionsFor(name string) Options {
+	o := s.Options
+	if f := s.Adjust[name]; f != nil {
+		f(&o)
+	}
+	return o
 }
 
 // Run runs the suite. A scenario that cannot run (its setup failed) stops
@@ -36,7 +48,6 @@ func (s *Suite) Run(ctx context.Context) (*Report, error) {
 	if s.Log == nil {
 		s.Log = os.Stderr
 	}
-	s.Options.defaults()
 	repeat := max(s.Repeat, 1)
 	regs := make([]Registration, len(s.Scenarios))
 	for i, name := range s.Scenarios {
@@ -84,38 +95,51 @@ func (s *Suite) RunOn(ctx context.Context, reg Registration, repeat int, db *Dat
 	if s.Log == nil {
 		s.Log = os.Stderr
 	}
-	s.Options.defaults()
-	sc := reg.New(s.Options)
+	o := s.optionsFor(reg.Name)
+	sc := reg.New(o)
 	defer sc.Close()
-	setupTook, err := timed(func() error { return sc.Setup(ctx, Env{DB: db, Options: s.Options, Log: s.Log}) })
+	setupTook, err := timed(func() error { return sc.Setup(ctx, Env{DB: db, Options: o, Log: s.Log}) })
 	if err != nil {
 		return Result{}, fmt.Errorf("setup: %w", err)
 	}
 	fmt.Fprintf(s.Log, "%s: set up in %.1fs\n", reg.Name, setupTook.Seconds())
-	return s.measure(ctx, reg, repeat, sc, setupTook)
+	return s.measure(ctx, reg, repeat, sc, o, setupTook)
 }
 
-func (s *Suite) measure(ctx context.Context, reg Registration, repeat int, sc Scenario, setupTook time.Duration) (Result, error) {
-	load := s.Options.Load
+func (s *Suite) measure(ctx context.Context, reg Registration, repeat int, sc Scenario, o Options, setupTook time.Duration) (Result, error) {
+	load := o.Load
 	load.Limit, load.Label = sc.Capacity(), reg.Name
-	watchers := []*ProcWatcher{SelfWatcher("kashbench (load generator + engine)")}
+	if shaper, ok := sc.(LoadShaper); ok {
+		shaper.ShapeLoad(&load)
+	}
+	self := "kashbench (load generator + engine)"
+	var extra []*ProcWatcher
+	if w, ok := sc.(Watched); ok {
+		self, extra = w.SelfName(), w.Watchers()
+	}
+	watchers := append([]*ProcWatcher{SelfWatcher(self)}, extra...)
 	if s.Postgres != nil && s.Postgres.DataDir != "" {
 		watchers = append(watchers, PostgresWatcher(s.Postgres.DataDir))
 	}
+	watchers = append(watchers, MachineWatcher())
 	load.Sample = func() {
 		for _, w := range watchers {
 			w.Sample()
 		}
 	}
 	pool := sc.Pool()
-	if err := settleDatabase(ctx, pool); err != nil {
-		return Result{}, err
-	}
-	statements := s.Options.Statements && resetStatements(ctx, pool)
-	fmt.Fprintf(s.Log, "%s: vacuumed and checkpointed; measuring (%s)\n", reg.Name, describeLoad(load))
-	before, err := readCounters(ctx, pool)
-	if err != nil {
-		return Result{}, err
+	var before dbCounters
+	statements := false
+	if pool != nil {
+		if err := settleDatabase(ctx, pool); err != nil {
+			return Result{}, err
+		}
+		statements = o.Statements && resetStatements(ctx, pool)
+		fmt.Fprintf(s.Log, "%s: vacuumed and checkpointed; measuring (%s)\n", reg.Name, describeLoad(load))
+		var err error
+		if before, err = readCounters(ctx, pool); err != nil {
+			return Result{}, err
+		}
 	}
 	// Setup garbage should not be collected on the window's time, nor an
 	// earlier run's heap counted in this one's RSS.
@@ -138,12 +162,14 @@ func (s *Suite) measure(ctx context.Context, reg Registration, repeat int, sc Sc
 	if err != nil {
 		return Result{}, err
 	}
-	after, err := readCounters(ctx, pool)
-	if err != nil {
-		return Result{}, err
+	res := newResult(reg.Name, repeat, load, run, setupTook, reg.FixedWork)
+	if pool != nil {
+		after, err := readCounters(ctx, pool)
+		if err != nil {
+			return Result{}, err
+		}
+		res.Database = after.since(before)
 	}
-	res := newResult(reg.Name, repeat, load, run, setupTook)
-	res.Database = after.since(before)
 	res.Processes = procs
 	if statements {
 		if res.Statements, err = topStatements(ctx, pool, 12); err != nil {

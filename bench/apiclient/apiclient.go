@@ -131,7 +131,28 @@ var otpPattern = regexp.MustCompile(`\b(\d{6})\b`)
 // Login signs phone in through the real OTP flow: it asks for a code, reads
 // it from the simulator's SMS inbox, and exchanges it for tokens.
 func (c *Client) Login(phone string) (token string, err error) {
-	if err := c.Do("POST", c.API+"/v1/auth/otp", "", "", map[string]string{"phone": phone}, nil); err != nil {
+	return c.LoginFrom(phone, "")
+}
+
+// LoginFrom is Login for a client at clientAddr, sent as X-Forwarded-For as
+// a proxy in front of kashd would (kashd counts OTP requests per client
+// address only from that header when KASH_TRUST_FORWARDED_FOR is set). The
+// bench signs thousands of users in from one machine, each as its own
+// client; "" sends no header.
+func (c *Client) LoginFrom(phone, clientAddr string) (token string, err error) {
+	body, err := json.Marshal(map[string]string{"phone": phone})
+	if err != nil {
+		return "", fmt.Errorf("encode OTP request: %w", err)
+	}
+	req, err := http.NewRequest("POST", c.API+"/v1/auth/otp", bytes.NewReader(body))
+	if err != nil {
+		return "", fmt.Errorf("OTP request: %w", err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if clientAddr != "" {
+		req.Header.Set("X-Forwarded-For", clientAddr)
+	}
+	if err := c.send(req, "", "", nil); err != nil {
 		return "", err
 	}
 	var code string

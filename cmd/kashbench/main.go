@@ -5,7 +5,8 @@
 // 2 when it cannot run.
 //
 // With no flags it runs the short default suite that `make bench` runs:
-// settle and baseline, side by side, on a throw-away cluster.
+// settle and baseline, side by side, then a short e2e run through kashd
+// and the simulator over HTTP, on a throw-away cluster.
 package main
 
 import (
@@ -24,11 +25,15 @@ import (
 )
 
 // Defaults of the short suite: it must finish within three minutes on a
-// 2-core machine, setup included.
+// 2-core machine, setup included. Its e2e run is shorter and smaller than
+// the others, and open loop (shortSuiteE2E), unless flags say otherwise.
 const (
-	defaultScenarios   = "settle,baseline"
+	defaultScenarios   = "settle,baseline,e2e"
 	defaultDuration    = 20 * time.Second
 	defaultConcurrency = 512
+	shortE2EDuration   = 10 * time.Second
+	shortE2ERate       = 300
+	shortE2ECards      = 400
 )
 
 type config struct {
@@ -52,6 +57,16 @@ type config struct {
 	keepDB      bool
 	jBatch      int
 	jWorkers    int
+	api         string
+	sim         string
+	adminToken  string
+	kashd       string
+	mix         string
+	asyncDelay  time.Duration
+	active      int
+	idleAfter   time.Duration
+	// set holds the flags given on the command line.
+	set map[string]bool
 }
 
 func parseFlags(args []string, stderr io.Writer) (config, error) {
@@ -62,8 +77,8 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.DurationVar(&c.duration, "duration", defaultDuration, "how long each run offers load")
 	fs.Float64Var(&c.rate, "rate", 0, "open loop: operations offered per second (latency from the intended send time)")
 	fs.IntVar(&c.concurrency, "concurrency", 0, fmt.Sprintf("closed loop: workers (default %d when --rate is not given)", defaultConcurrency))
-	fs.IntVar(&c.users, "users", 0, "users owning the cards (default: one per card)")
-	fs.IntVar(&c.cards, "cards", 10_000, "cards in the world")
+	fs.IntVar(&c.users, "users", 0, "users owning the cards (default: the scenario's; settle one per card, the HTTP scenarios two cards per user)")
+	fs.IntVar(&c.cards, "cards", 0, "cards in the world (default: the scenario's; settle and memory 10,000 and 1,000,000, e2e and chaos 1,000, starved 200, contention 4)")
 	fs.IntVar(&c.work, "work", 0, "operations to seed for scenarios with a finite pool of work (default: sized from the load)")
 	fs.Int64Var(&c.seed, "seed", 1, "seed of the world's random choices")
 	fs.IntVar(&c.repeat, "repeat", 1, "runs of each scenario (interleaved); the summary reports medians")
@@ -77,6 +92,14 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.IntVar(&c.jBatch, "journal-batch", 0, "settle: the journal's changes per transaction (default: the journal's own)")
 	fs.IntVar(&c.jWorkers, "journal-workers", 0, "settle: the journal's transactions in flight (default: the journal's own)")
 	fs.BoolVar(&c.keepDB, "keep-db", false, "keep each run's database for inspection (default: dropped)")
+	fs.StringVar(&c.api, "api", "", "HTTP scenarios: use this running kashd (e.g. http://127.0.0.1:8080) instead of starting one")
+	fs.StringVar(&c.sim, "sim", "", "with --api: its provider simulator (e.g. http://127.0.0.1:8090)")
+	fs.StringVar(&c.adminToken, "admin-token", os.Getenv("KASH_ADMIN_TOKEN"), "with --api: its ops token (default $KASH_ADMIN_TOKEN)")
+	fs.StringVar(&c.kashd, "kashd", "", "HTTP scenarios: the kashd binary to run (default: built from this repository)")
+	fs.StringVar(&c.mix, "mix", bench.DefaultMix, "e2e and chaos: the operation mix, kind=weight (funding, withdrawal, issuance, read, spend)")
+	fs.DurationVar(&c.asyncDelay, "async-delay", 20*time.Millisecond, "HTTP scenarios: how long an mtn-bj payer takes to approve at the simulator")
+	fs.IntVar(&c.active, "active", 100_000, "memory: card actors to activate")
+	fs.DurationVar(&c.idleAfter, "idle-after", 0, "memory: how long a card actor stays idle before it passivates (default: the scenario's)")
 	fs.BoolVar(&c.quiet, "quiet", false, "no progress lines on stderr")
 	if err := fs.Parse(args); err != nil {
 		return c, err
@@ -84,6 +107,8 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	if fs.NArg() > 0 {
 		return c, fmt.Errorf("unexpected arguments: %v", fs.Args())
 	}
+	c.set = map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { c.set[f.Name] = true })
 	for _, s := range strings.Split(*scenarios, ",") {
 		if s = strings.TrimSpace(s); s != "" {
 			if _, ok := bench.Lookup(s); !ok {
@@ -97,8 +122,12 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		return c, errors.New("no scenario given")
 	case c.rate > 0 && c.concurrency > 0:
 		return c, errors.New("give --rate (open loop) or --concurrency (closed loop), not both")
-	case c.rate < 0 || c.concurrency < 0 || c.duration <= 0 || c.cards <= 0 || c.repeat <= 0:
-		return c, errors.New("--rate, --concurrency, --duration, --cards and --repeat must be positive")
+	case c.rate < 0 || c.concurrency < 0 || c.duration <= 0 || c.cards < 0 || c.users < 0 || c.repeat <= 0 || c.active <= 0:
+		return c, errors.New("--rate, --concurrency, --duration, --cards, --users, --active and --repeat must be positive")
+	case c.set["cards"] && c.cards == 0:
+		return c, errors.New("--cards must be positive")
+	case c.api != "" && c.sim == "":
+		return c, errors.New("--api needs --sim")
 	case c.dataDir != "" && c.databaseURL != "":
 		return c, errors.New("give --data-dir or --database-url, not both")
 	}
@@ -157,10 +186,14 @@ func run(ctx context.Context, cfg config, stdout, stderr io.Writer) (bool, error
 		load.Progress = nil
 	}
 	prof := &profiler{cpuPath: cfg.cpuProfile, memPath: cfg.memProfile, log: stderr}
+	defer bench.RemoveBuilds()
 	suite := &bench.Suite{Postgres: pg, Scenarios: cfg.scenarios, Repeat: cfg.repeat, Log: stderr, KeepDatabases: cfg.keepDB,
 		Hooks: bench.Hooks{WindowOpened: prof.opened, WindowClosed: prof.closed},
 		Options: bench.Options{Load: load, Cards: cfg.cards, Users: cfg.users, Seed: cfg.seed, Work: cfg.work,
-			Statements: cfg.statements, JournalBatch: cfg.jBatch, JournalWorkers: cfg.jWorkers}}
+			Statements: cfg.statements, JournalBatch: cfg.jBatch, JournalWorkers: cfg.jWorkers,
+			API: cfg.api, Sim: cfg.sim, AdminToken: cfg.adminToken, KashdPath: cfg.kashd, Mix: cfg.mix,
+			AsyncDelay: cfg.asyncDelay, Active: cfg.active, IdleAfter: cfg.idleAfter},
+		Adjust: map[string]func(*bench.Options){"e2e": cfg.shortE2E}}
 	rep, err := suite.Run(ctx)
 	if err != nil {
 		return false, err
@@ -197,4 +230,21 @@ func writeFile(path string, write func(io.Writer) error) error {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	return nil
+}
+
+// shortE2E makes the short default suite's e2e run short, small and open
+// loop, for whatever of duration, load and size the flags left unsaid.
+func (c config) shortE2E(o *bench.Options) {
+	if c.set["scenario"] {
+		return
+	}
+	if !c.set["duration"] {
+		o.Load.Duration = shortE2EDuration
+	}
+	if !c.set["rate"] && !c.set["concurrency"] {
+		o.Load.Rate, o.Load.Concurrency = shortE2ERate, 0
+	}
+	if !c.set["cards"] {
+		o.Cards = shortE2ECards
+	}
 }

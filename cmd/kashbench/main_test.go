@@ -5,6 +5,8 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"kash/bench"
 )
 
 func TestDefaultsAreTheShortSuite(t *testing.T) {
@@ -12,9 +14,38 @@ func TestDefaultsAreTheShortSuite(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !slices.Equal(cfg.scenarios, []string{"settle", "baseline"}) || cfg.duration != 20*time.Second ||
-		cfg.concurrency != defaultConcurrency || cfg.rate != 0 || cfg.cards != 10_000 || cfg.repeat != 1 {
+	if !slices.Equal(cfg.scenarios, []string{"settle", "baseline", "e2e"}) || cfg.duration != 20*time.Second ||
+		cfg.concurrency != defaultConcurrency || cfg.rate != 0 || cfg.cards != 0 || cfg.repeat != 1 {
 		t.Fatalf("defaults %+v", cfg)
+	}
+	var o bench.Options
+	o.Load.Concurrency, o.Load.Duration = defaultConcurrency, cfg.duration
+	cfg.shortE2E(&o)
+	if o.Load.Rate != shortE2ERate || o.Load.Concurrency != 0 || o.Load.Duration != shortE2EDuration || o.Cards != shortE2ECards {
+		t.Fatalf("short suite's e2e options %+v", o)
+	}
+}
+
+// Flags given on the command line win over the short suite's e2e defaults,
+// and choosing scenarios leaves them as given.
+func TestShortE2EKeepsWhatFlagsSay(t *testing.T) {
+	cfg, err := parseFlags([]string{"--duration", "5s", "--cards", "50"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := bench.Options{Cards: 50, Load: bench.Load{Concurrency: defaultConcurrency, Duration: 5 * time.Second}}
+	cfg.shortE2E(&o)
+	if o.Load.Duration != 5*time.Second || o.Cards != 50 || o.Load.Rate != shortE2ERate {
+		t.Fatalf("options %+v", o)
+	}
+	cfg, err = parseFlags([]string{"--scenario", "e2e"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o = bench.Options{Load: bench.Load{Concurrency: defaultConcurrency, Duration: 20 * time.Second}}
+	cfg.shortE2E(&o)
+	if o.Load.Rate != 0 || o.Load.Duration != 20*time.Second || o.Cards != 0 {
+		t.Fatalf("options %+v changed though scenarios were chosen", o)
 	}
 }
 
@@ -35,6 +66,8 @@ func TestBadFlagsAreRefused(t *testing.T) {
 		{"--scenario", ","},
 		{"--duration", "0s"},
 		{"--cards", "0"},
+		{"--api", "http://127.0.0.1:8080"},
+		{"--active", "0"},
 		{"--data-dir", "/x", "--database-url", "postgres://u@h/db"},
 		{"stray"},
 	} {
