@@ -292,3 +292,24 @@ func TestQuotes(t *testing.T) {
 		t.Fatal("rate set ids")
 	}
 }
+
+// The engine's word that an operation is final wakes its long polls at
+// once, without waiting for the database check (here an hour away).
+func TestLongPollWokenByOperationFinal(t *testing.T) {
+	e, f := newFakeServer(t, func(c *Config) { c.PollEvery = time.Hour })
+	token, _ := e.verifiedUser("+22990000038")
+	_, fundingID := e.issue(token, "lp-push", "10.00")
+	answered := make(chan map[string]any)
+	go func() { answered <- e.get("/v1/fundings/"+fundingID+"?wait=30", token).want(t, http.StatusOK) }()
+	time.Sleep(100 * time.Millisecond)
+	f.settle(fundingID, "succeeded")
+	e.srv.OperationFinal(false, fundingID)
+	select {
+	case polled := <-answered:
+		if polled["status"] != "succeeded" {
+			t.Fatalf("long poll answered %v", polled["status"])
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("OperationFinal did not wake the long poll")
+	}
+}

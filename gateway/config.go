@@ -35,7 +35,7 @@ type Config struct {
 	MaxInFlight        int           // engine commands in flight in total (1024); beyond: 503
 	MaxInFlightPerCard int           // engine commands in flight per card (4); beyond: 429
 	MaxWait            time.Duration // longest ?wait= long poll (30 s)
-	PollEvery          time.Duration // how often long polls look at the database (50 ms)
+	PollEvery          time.Duration // how often long polls look at the database, as a fallback to OperationFinal (200 ms)
 
 	QuoteTTL time.Duration // how long a quote holds its rate (engine.DefaultQuoteTTL)
 	Limits   engine.Limits // amount limits (engine.DefaultLimits)
@@ -79,7 +79,7 @@ func (c *Config) defaults() {
 	dur(&c.OTPWindow, time.Hour)
 	dur(&c.CommandTimeout, 10*time.Second)
 	dur(&c.MaxWait, 30*time.Second)
-	dur(&c.PollEvery, 50*time.Millisecond)
+	dur(&c.PollEvery, 200*time.Millisecond)
 	dur(&c.QuoteTTL, engine.DefaultQuoteTTL)
 	num(&c.OTPAttempts, 5)
 	num(&c.OTPPerPhone, 5)

@@ -9,11 +9,13 @@ import (
 	"kash/persistence"
 )
 
-// waiter serves the long polls (?wait=N) of fundings and withdrawals. One
-// goroutine checks every waited-on operation in one query per kind every
-// PollEvery, however many clients wait, and wakes the waiters of those that
-// became final: the database sees two small queries per tick instead of one
-// per waiting client.
+// waiter serves the long polls (?wait=N) of fundings and withdrawals. The
+// engine wakes them as soon as an operation's final status is committed
+// (Server.OperationFinal); as a fallback for what the engine does not tell
+// (another process, a missed call), one goroutine checks every waited-on
+// operation in one query per kind every PollEvery, however many clients
+// wait: the database sees two small queries per tick instead of one per
+// waiting client.
 type waiter struct {
 	queries *persistence.Queries
 	every   time.Duration
@@ -125,10 +127,28 @@ func (w *waiter) wake(ctx context.Context, ids []string, withdrawal bool, final 
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	for _, id := range done {
-		k := waitKey{withdrawal: withdrawal, id: id}
-		for _, ch := range w.waiting[k] {
-			close(ch)
-		}
-		delete(w.waiting, k)
+		w.release(waitKey{withdrawal: withdrawal, id: id})
 	}
+}
+
+// finished wakes the waiters of an operation that became final.
+func (w *waiter) finished(k waitKey) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.release(k)
+}
+
+// release wakes k's waiters; w.mu is held.
+func (w *waiter) release(k waitKey) {
+	for _, ch := range w.waiting[k] {
+		close(ch)
+	}
+	delete(w.waiting, k)
+}
+
+// OperationFinal tells the long polls that a funding (or, with withdrawal
+// set, a withdrawal) reached a final status, once that status is committed:
+// its waiters answer at once instead of at the next database check.
+func (s *Server) OperationFinal(withdrawal bool, id string) {
+	s.waiter.finished(waitKey{withdrawal: withdrawal, id: id})
 }

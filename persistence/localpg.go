@@ -238,7 +238,7 @@ func (s *LocalServer) ensureRunning(ctx context.Context, preferred int) error {
 }
 
 func (s *LocalServer) start(ctx context.Context, port int) error {
-	if err := s.layout.writeKashConf(port); err != nil {
+	if err := s.layout.writeKashConf(port, s.tools.hasStatStatements()); err != nil {
 		return err
 	}
 	_, err := s.tools.runDetached(ctx, "pg_ctl", "start", "-D", s.layout.data, "-l", s.layout.logFile,

@@ -141,7 +141,10 @@ func (l clusterLayout) includeKashConf() error {
 // synchronous_commit stay on: an acknowledged write must survive a crash
 // (durability rule 1), also in development, so that benchmarks measure the
 // real thing.
-func (l clusterLayout) writeKashConf(port int) error {
+//
+// With statStatements, the server also loads pg_stat_statements, so that
+// ops and the bench can see which statements cost what.
+func (l clusterLayout) writeKashConf(port int, statStatements bool) error {
 	socketDir := l.root
 	if len(filepath.Join(socketDir, ".s.PGSQL."+strconv.Itoa(port))) > maxSocketPath {
 		socketDir = "" // TCP only: the path would be too long for a socket
@@ -167,6 +170,9 @@ func (l clusterLayout) writeKashConf(port int) error {
 		"log_min_duration_statement = 1000",
 		"log_parameter_max_length = 0", // bind values may be secrets: never log them
 		"log_parameter_max_length_on_error = 0",
+	}
+	if statStatements {
+		settings = append(settings, "shared_preload_libraries = 'pg_stat_statements'")
 	}
 	path := filepath.Join(l.data, "kash.conf")
 	if err := os.WriteFile(path, []byte(strings.Join(settings, "\n")+"\n"), 0o600); err != nil {

@@ -254,3 +254,15 @@ func tailFile(path string, n int64) string {
 	}
 	return string(buf)
 }
+
+// hasStatStatements reports whether the server's pg_stat_statements
+// module is installed next to its binaries (<version>/lib), following the
+// symlinks that put them on PATH.
+func (t pgTools) hasStatStatements() bool {
+	postgres, err := filepath.EvalSymlinks(filepath.Join(t.binDir, "postgres"))
+	if err != nil {
+		return false
+	}
+	_, err = os.Stat(filepath.Join(filepath.Dir(filepath.Dir(postgres)), "lib", "pg_stat_statements.so"))
+	return err == nil
+}

@@ -35,6 +35,8 @@ type config struct {
 	// kashd runs the simulator itself on SimAddr (KASH_SIM_ADDR).
 	SimURL  string
 	SimAddr string
+	// PprofAddr, when set, serves Go's profiles there (KASH_PPROF_ADDR).
+	PprofAddr string
 }
 
 // loadConfig reads the configuration through getenv (os.Getenv in main).
@@ -45,6 +47,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 		AdminToken:  getenv("KASH_ADMIN_TOKEN"),
 		SimURL:      strings.TrimRight(getenv("KASH_SIM_URL"), "/"),
 		SimAddr:     valueOr(getenv("KASH_SIM_ADDR"), "127.0.0.1:8090"),
+		PprofAddr:   getenv("KASH_PPROF_ADDR"),
 	}
 	dataDir, err := filepath.Abs(valueOr(getenv("KASH_DATA_DIR"), ".kash"))
 	if err != nil {

@@ -65,6 +65,13 @@ func run(ctx context.Context, cfg config, getenv func(string) string, log *slog.
 	if err != nil {
 		return fmt.Errorf("configuration: %w", err)
 	}
+	if cfg.PprofAddr != "" {
+		stopPprof, err := servePprof(cfg.PprofAddr, log)
+		if err != nil {
+			return err
+		}
+		defer stopPprof()
+	}
 	pool, local, err := openDatabase(ctx, cfg, log)
 	if err != nil {
 		return err
@@ -117,7 +124,7 @@ func run(ctx context.Context, cfg config, getenv func(string) string, log *slog.
 	started := time.Now()
 	eng, err := actors.Start(ctx, actors.Config{}, actors.Deps{Journal: journal, Store: store, Outbox: store,
 		Notifiers: out.notifiers, Momo: out.momo, Issuer: out.issuer, Router: out.router,
-		Observer: metricsObserver{m}})
+		Observer: metricsObserver{m: m, final: gw.OperationFinal}})
 	if err != nil {
 		_ = server.Shutdown()
 		return fmt.Errorf("start the engine: %w", err)

@@ -8,21 +8,31 @@ import (
 	"kash/metrics"
 )
 
-// metricsObserver reports what the actors do to the metrics registry.
-type metricsObserver struct{ m *metrics.Metrics }
+// metricsObserver reports what the actors do to the metrics registry, and
+// tells the gateway's long polls when an operation is final.
+type metricsObserver struct {
+	m     *metrics.Metrics
+	final func(withdrawal bool, id string)
+}
 
 var _ actors.Observer = metricsObserver{}
 
 func (o metricsObserver) Activated(kind string)  { o.m.Actors.Activated(metrics.ActorKind(kind)) }
 func (o metricsObserver) Passivated(kind string) { o.m.Actors.Passivated(metrics.ActorKind(kind)) }
-func (o metricsObserver) FundingTransition(_, from, to string) {
+func (o metricsObserver) FundingTransition(id, from, to string) {
 	o.m.Sagas.FundingTransition(from, to)
+	if engine.FundingStatus(to).IsFinal() {
+		o.final(false, id)
+	}
 	if from == string(engine.FundingStatusQueuedForFloat) && to == string(engine.FundingStatusRefunding) {
 		o.m.Treasury.QueueExpired() // the only way out of the queue but float
 	}
 }
-func (o metricsObserver) WithdrawalTransition(_, from, to string) {
+func (o metricsObserver) WithdrawalTransition(id, from, to string) {
 	o.m.Sagas.WithdrawalTransition(from, to)
+	if engine.WithdrawalStatus(to).IsFinal() {
+		o.final(true, id)
+	}
 }
 func (o metricsObserver) PaymentFinal(_, kind, status string) {
 	if kind != engine.PaymentRefund {
