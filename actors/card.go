@@ -443,11 +443,13 @@ func (a *cardActor) onFloatQueued(ctx actor.Context, fundingID string) {
 	if f == nil || f.Status != statusPaid {
 		return
 	}
+	// The treasury wrote the step with its queued reservation: mirror it.
 	nf := *f
-	if stepFunding(&nf, evFloatQueued, a.now()) != nil {
+	if stepFunding(&nf, evFloatQueued, nf.UpdatedAt) != nil {
 		return
 	}
-	a.persistFunding(ctx, f, nf, engine.Change{Fundings: []engine.FundingRecord{nf}}, nil)
+	a.fundings[nf.ID] = &nf
+	a.d.obs.FundingTransition(nf.ID, f.Status, nf.Status)
 }
 
 func (a *cardActor) onFloatGranted(ctx actor.Context, fundingID string) {
@@ -545,7 +547,7 @@ func (a *cardActor) onFundingIssuer(ctx actor.Context, f *engine.FundingRecord, 
 		entry, earning := fundedEntry(&nf, now)
 		change := engine.Change{Fundings: []engine.FundingRecord{nf}, Cards: []engine.CardRecord{card},
 			Entries: []engine.Entry{entry}, Earnings: []engine.Earning{earning},
-			SettleReservations: []engine.ReservationSettlement{{FundingID: nf.ID, Status: engine.ReservationCommitted, At: now}},
+			SettleReservations: []engine.ReservationSettlement{{FundingID: nf.ID, Status: engine.ReservationCommitted}},
 			Outbox:             a.notifyUser("funding:"+nf.ID+":succeeded", "Card funded", "Your card was funded with "+engine.NewMoney(nf.CardAmount, engine.USD).String()+" USD.")}
 		a.persistFunding(ctx, f, nf, change, func() {
 			a.card = card
@@ -558,7 +560,7 @@ func (a *cardActor) onFundingIssuer(ctx actor.Context, f *engine.FundingRecord, 
 		}
 		nf.FailureReason = failureReason("issuer_failed", m.result.Reason)
 		a.startRefund(ctx, f, nf, engine.Change{SettleReservations: []engine.ReservationSettlement{
-			{FundingID: nf.ID, Status: engine.ReservationReleased, At: now}}}, engine.ReservationReleased)
+			{FundingID: nf.ID, Status: engine.ReservationReleased}}}, engine.ReservationReleased)
 	default:
 		a.retryLater(m.ref)
 	}

@@ -126,11 +126,11 @@ func (t *treasuryActor) onSweepResult(ctx actor.Context, m *sweepResult) {
 	if ev == engine.SweepPayoutSucceeded {
 		change.Entries = []engine.Entry{mustEntry(engine.SweepPayoutEntry(s.ID, s.Provider, engine.NewMoney(s.Amount, engine.XOF)))}
 	}
-	t.write(ctx, change, func(err error) {
-		if err == nil {
-			t.sweeps[ns.ID] = &ns
-		}
-	})
+	// Decided in memory at once, like the treasury's other decisions: a
+	// deposit reported while this write is in flight then builds on it. A
+	// failed write reloads the treasury.
+	t.sweeps[ns.ID] = &ns
+	t.write(ctx, change, func(error) {})
 }
 
 // sweepRetry asks the provider again about a sweep's settlement.
@@ -147,6 +147,14 @@ func (t *treasuryActor) sweepDeposit(ctx actor.Context, m *floatCredited, sender
 	if s == nil {
 		return false
 	}
+	if s.Status == string(engine.SweepStatusCompleted) {
+		// The same deposit, reported again while its first report commits:
+		// the issuer will report it again, and then it is a duplicate.
+		if sender != nil {
+			ctx.Send(sender, commandReply{err: engine.ErrBusy})
+		}
+		return true
+	}
 	to, effects, err := engine.SweepStatus(s.Status).Apply(engine.SweepDepositReceived)
 	if err != nil {
 		return false
@@ -162,6 +170,7 @@ func (t *treasuryActor) sweepDeposit(ctx actor.Context, m *floatCredited, sender
 	}
 	ns := *s
 	ns.Status, ns.USD, ns.Version, ns.UpdatedAt = string(to), m.amount, s.Version+1, t.d.clock.Now()
+	t.sweeps[ns.ID] = &ns
 	t.write(ctx, engine.Change{Stream: "sweep:" + s.ID, Sweeps: []engine.SweepRecord{ns}, Entries: entries}, func(err error) {
 		if err == nil {
 			delete(t.sweeps, ns.ID)

@@ -269,13 +269,18 @@ func (t *treasuryActor) drain(ctx actor.Context) {
 	}
 }
 
-// grantChange writes a reservation; a grant also moves its funding to
-// funding_card in the same transaction, so that the card may call the
-// issuer as soon as it hears of the grant, without a write of its own.
+// grantChange writes a reservation and moves its funding in the same
+// transaction: to queued_for_float when it queues, to funding_card when it
+// is granted. The card then only mirrors the step (and, on a grant, calls
+// the issuer at once), so the treasury and the card never race to write
+// the same funding.
 func grantChange(r engine.ReservationRecord, now time.Time) engine.Change {
 	c := engine.Change{Stream: "float:" + r.FundingID, Reservations: []engine.ReservationRecord{r}}
-	if r.Status == engine.ReservationGranted {
-		c.AdvanceFundings = []engine.FundingAdvance{{FundingID: r.FundingID, At: now}}
+	switch r.Status {
+	case engine.ReservationGranted:
+		c.AdvanceFundings = []engine.FundingAdvance{{FundingID: r.FundingID, Status: string(engine.FundingStatusFundingCard), At: now}}
+	case engine.ReservationQueued:
+		c.AdvanceFundings = []engine.FundingAdvance{{FundingID: r.FundingID, Status: string(engine.FundingStatusQueuedForFloat), At: now}}
 	}
 	return c
 }

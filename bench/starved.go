@@ -132,7 +132,11 @@ func (s *Starved) Finish(ctx context.Context, run *Run) (Outcome, error) {
 	out.Checks = append(out.Checks, Check{Name: "fundings queued for float, visible in GET /v1/admin/treasury",
 		OK: peak > 0, Detail: fmt.Sprintf("peak queue %d fundings", peak)})
 	if s.w.pool != nil {
-		out.Checks = append(out.Checks, s.fifoCheck(d))
+		fifo, err := s.fifoCheck(ctx, d)
+		if err != nil {
+			return out, err
+		}
+		out.Checks = append(out.Checks, fifo)
 		var completedSweeps int64
 		if err := s.w.pool.QueryRow(ctx, `SELECT count(*) FROM sweeps WHERE status = 'completed'`).Scan(&completedSweeps); err != nil {
 			return out, fmt.Errorf("count sweeps: %w", err)
@@ -144,13 +148,39 @@ func (s *Starved) Finish(ctx context.Context, run *Run) (Outcome, error) {
 	return out, nil
 }
 
-// fifoCheck: the drainer's snapshots never found a reservation granted
-// while an earlier one stayed queued.
-func (s *Starved) fifoCheck(d drainReport) Check {
-	return Check{Name: "the queue drained in FIFO order: no reservation was granted while an earlier one stayed queued (database snapshots at every drainer tick)",
-		OK: d.overtaken == 0 && d.waited > 0 && d.snapshots > 0,
-		Detail: fmt.Sprintf("%d snapshots, %d reservations seen queued, %d overtaken%s", d.snapshots, d.waited, d.overtaken,
-			exampleText(d.fifoExamples))}
+// fifoCheck reads the treasury's decisions back: ordered by seq (the
+// order the fundings asked), the times at which reservations were decided
+// (granted, or expired) never go back. A grant that overtook an earlier
+// reservation still queued would show as a decision earlier than one
+// before it. The drainer's snapshots show that there was a queue.
+func (s *Starved) fifoCheck(ctx context.Context, d drainReport) (Check, error) {
+	rows, err := s.w.pool.Query(ctx, `SELECT seq FROM (
+		SELECT seq, decided_at, max(decided_at) OVER (ORDER BY seq ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS earlier
+		FROM float_reservations WHERE decided_at IS NOT NULL) x
+		WHERE decided_at < earlier ORDER BY seq`)
+	if err != nil {
+		return Check{}, fmt.Errorf("fifo check: %w", err)
+	}
+	defer rows.Close()
+	var overtaken int
+	var examples []string
+	for rows.Next() {
+		var seq int64
+		if err := rows.Scan(&seq); err != nil {
+			return Check{}, fmt.Errorf("fifo check: %w", err)
+		}
+		overtaken++
+		if len(examples) < 3 {
+			examples = append(examples, fmt.Sprintf("seq %d decided before a reservation that asked earlier", seq))
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return Check{}, fmt.Errorf("fifo check: %w", err)
+	}
+	return Check{Name: "the queue drained in FIFO order: by seq, the treasury's decisions (grant or expiry) never go back in time",
+		OK: overtaken == 0 && d.waited > 0 && d.snapshots > 0,
+		Detail: fmt.Sprintf("%d snapshots, %d reservations seen queued, %d decided out of order%s", d.snapshots, d.waited, overtaken,
+			exampleText(examples))}, nil
 }
 
 // Close implements Scenario.
@@ -176,19 +206,16 @@ type drainer struct {
 	sweeps     int
 	sweptXOF   int64
 	errs       []string
-	// FIFO evidence from the database's snapshots.
-	snapshots, overtaken int
-	queuedSeen           map[int64]bool
-	fifoExamples         []string
+	// The queue as the database's snapshots saw it.
+	snapshots  int
+	queuedSeen map[int64]bool
 }
 
 type drainReport struct {
 	topUps, sweeps       int
 	topUpCents, sweptXOF int64
 	errs                 []string
-	snapshots, overtaken int
-	waited               int
-	fifoExamples         []string
+	snapshots, waited    int
 }
 
 func startDrainer(w *apiWorld) *drainer {
@@ -274,48 +301,20 @@ func (d *drainer) sweep(t apiclient.Treasury, queuedCents int64) bool {
 	return true
 }
 
-// snapshotQueue looks, in one database snapshot, for a reservation granted
-// while an earlier one (lower seq) is still queued. A grant of the earlier
-// one may be committing in another journal batch at that instant, so a
-// suspect is looked at again a moment later: it counts only if it is still
-// queued then.
+// snapshotQueue records which reservations the database shows queued.
 func (d *drainer) snapshotQueue() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	var queued []int64
-	var overtaker *int64
-	err := d.w.pool.QueryRow(ctx, `WITH q AS (SELECT seq FROM float_reservations WHERE status = 'queued')
-		SELECT coalesce((SELECT array_agg(seq) FROM q), '{}'),
-		       (SELECT max(seq) FROM float_reservations WHERE status IN ('granted', 'committed', 'released')
-		        AND seq > (SELECT min(seq) FROM q))`).Scan(&queued, &overtaker)
+	err := d.w.pool.QueryRow(ctx, `SELECT coalesce(array_agg(seq), '{}') FROM float_reservations WHERE status = 'queued'`).Scan(&queued)
 	if err != nil {
 		return fmt.Errorf("queue snapshot: %w", err)
 	}
 	d.mu.Lock()
+	defer d.mu.Unlock()
 	d.snapshots++
-	head := int64(-1)
 	for _, seq := range queued {
 		d.queuedSeen[seq] = true
-		if head < 0 || seq < head {
-			head = seq
-		}
-	}
-	d.mu.Unlock()
-	if overtaker == nil {
-		return nil
-	}
-	time.Sleep(200 * time.Millisecond)
-	var status string
-	if err := d.w.pool.QueryRow(ctx, `SELECT status FROM float_reservations WHERE seq = $1`, head).Scan(&status); err != nil {
-		return fmt.Errorf("queue snapshot: %w", err)
-	}
-	if status == "queued" {
-		d.mu.Lock()
-		d.overtaken++
-		if len(d.fifoExamples) < 3 {
-			d.fifoExamples = append(d.fifoExamples, fmt.Sprintf("seq %d granted while seq %d stayed queued", *overtaker, head))
-		}
-		d.mu.Unlock()
 	}
 	return nil
 }
@@ -337,6 +336,5 @@ func (d *drainer) report() drainReport {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	return drainReport{topUps: d.topUps, sweeps: d.sweeps, topUpCents: d.topUpCents, sweptXOF: d.sweptXOF,
-		errs: append([]string(nil), d.errs...), snapshots: d.snapshots, overtaken: d.overtaken, waited: len(d.queuedSeen),
-		fifoExamples: append([]string(nil), d.fifoExamples...)}
+		errs: append([]string(nil), d.errs...), snapshots: d.snapshots, waited: len(d.queuedSeen)}
 }

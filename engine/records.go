@@ -229,24 +229,27 @@ type Change struct {
 	// transaction as the funding's own change. The treasury is told after
 	// commit and updates its memory.
 	SettleReservations []ReservationSettlement
-	// AdvanceFundings moves fundings that waited for float to funding_card
-	// in the same transaction as the treasury's grant, so that the grant and
-	// the funding's intent to call the issuer are durable together. Each
-	// applies only to a funding still paid or queued_for_float.
+	// AdvanceFundings moves fundings on the treasury's word, in the same
+	// transaction as its decision: queued_for_float with a queued
+	// reservation, funding_card with a grant, so that the decision and the
+	// funding's next step are durable together and the card writes neither.
+	// Each applies only to a funding still paid (or, for a grant, queued).
 	AdvanceFundings []FundingAdvance
 }
 
-// FundingAdvance is a funding's move to funding_card on a float grant.
+// FundingAdvance is a funding's move on the treasury's decision.
 type FundingAdvance struct {
 	FundingID string
+	Status    string // queued_for_float or funding_card
 	At        time.Time
 }
 
-// ReservationSettlement ends a granted float reservation.
+// ReservationSettlement ends a granted float reservation. Its decided_at
+// stays the treasury's: when it granted the float, so that the grants'
+// order can be read back.
 type ReservationSettlement struct {
 	FundingID string
 	Status    string // ReservationCommitted or ReservationReleased
-	At        time.Time
 }
 
 // Empty reports whether c writes nothing.

@@ -42,9 +42,11 @@ var (
 	// A float grant moves its funding to funding_card, from paid or
 	// queued_for_float only, bumping the version its card actor will expect.
 	kindFundingAdvance = &writeKind{name: "funding advance", table: "fundings", op: opUpdate,
-		key: []int{0}, cols: cols("id text", "updated_at timestamptz"),
-		extraSet: "status = 'funding_card', version = t.version + 1",
-		guard:    func(func(string) string) string { return "t.status IN ('paid', 'queued_for_float')" }}
+		key: []int{0}, cols: cols("id text", "status text", "updated_at timestamptz"),
+		extraSet: "version = t.version + 1",
+		guard: func(val func(string) string) string {
+			return "(t.status = 'paid' OR (t.status = 'queued_for_float' AND " + val("status") + " = 'funding_card'))"
+		}}
 
 	kindWithdrawalInsert = &writeKind{name: "withdrawal insert", table: "withdrawals", op: opInsert, key: []int{0},
 		pkey: "withdrawals_pkey", refs: []reference{{col: 1, table: "cards"}},
@@ -79,7 +81,7 @@ var (
 	// A settlement is conditional on the reservation being granted: a
 	// reservation is committed or released once.
 	kindReservationSettle = &writeKind{name: "reservation settlement", table: "float_reservations", op: opUpdate,
-		key: []int{0}, cols: cols("funding_id text", "status text", "decided_at timestamptz"),
+		key: []int{0}, cols: cols("funding_id text", "status text"),
 		extraSet: "version = t.version + 1",
 		guard:    func(func(string) string) string { return "t.status = 'granted'" }}
 
@@ -169,10 +171,10 @@ func changeWrites(c *engine.Change) []rowWrite {
 			e.Merchant, e.Reason, e.At}})
 	}
 	for _, s := range c.SettleReservations {
-		w = append(w, rowWrite{kindReservationSettle, []any{s.FundingID, s.Status, s.At}})
+		w = append(w, rowWrite{kindReservationSettle, []any{s.FundingID, s.Status}})
 	}
 	for _, a := range c.AdvanceFundings {
-		w = append(w, rowWrite{kindFundingAdvance, []any{a.FundingID, a.At}})
+		w = append(w, rowWrite{kindFundingAdvance, []any{a.FundingID, a.Status, a.At}})
 	}
 	for i := range c.Entries {
 		w = append(w, entryWrite(&c.Entries[i]))

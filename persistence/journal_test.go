@@ -269,7 +269,7 @@ func everyUpdate(i int, epoch int64) engine.Change {
 		Outbox:     first.Outbox[:1], // already written: a no-op
 	}
 	if i%2 == 0 {
-		ch.SettleReservations = []engine.ReservationSettlement{{FundingID: f.ID, Status: engine.ReservationCommitted, At: at}}
+		ch.SettleReservations = []engine.ReservationSettlement{{FundingID: f.ID, Status: engine.ReservationCommitted}}
 	} else {
 		r := first.Reservations[0]
 		r.Version, r.Status, r.DecidedAt = 2, engine.ReservationReleased, at
@@ -520,5 +520,48 @@ func TestJournalSetPathKeepsForeignKeyOrder(t *testing.T) {
 	}})
 	if n := countRows(t, pool, `SELECT count(*) FROM card_events`); n != 2 {
 		t.Fatalf("%d card events, want 2", n)
+	}
+}
+
+// The treasury's word moves a paid funding to queued_for_float and then to
+// funding_card, each taking the next version; any other move is fenced.
+func TestJournalFundingAdvance(t *testing.T) {
+	for _, rowByRow := range []bool{false, true} {
+		j, pool, epoch := newFencedJournal(t, persistence.JournalConfig{RowByRow: rowByRow})
+		first := everyKind(1, epoch)
+		if errs := j.CommitTogether([]engine.Change{first}); errs[0] != nil {
+			t.Fatal(errs[0])
+		}
+		f := first.Fundings[0].ID // paid, version 1
+		advance := func(status string) error {
+			return j.CommitTogether([]engine.Change{{Stream: "float:" + f, AdvanceFundings: []engine.FundingAdvance{
+				{FundingID: f, Status: status, At: t0.Add(time.Hour)}}}})[0]
+		}
+		want := func(status string, version int64) {
+			t.Helper()
+			var s string
+			var v int64
+			if err := pool.QueryRow(context.Background(), `SELECT status, version FROM fundings WHERE id = $1`, f).Scan(&s, &v); err != nil {
+				t.Fatal(err)
+			}
+			if s != status || v != version {
+				t.Fatalf("row by row %v: funding %s v%d, want %s v%d", rowByRow, s, v, status, version)
+			}
+		}
+		if err := advance("queued_for_float"); err != nil {
+			t.Fatal(err)
+		}
+		want("queued_for_float", 2)
+		if err := advance("queued_for_float"); !isFenced(err) {
+			t.Fatalf("queued twice: %v, want fenced", err)
+		}
+		if err := advance("funding_card"); err != nil {
+			t.Fatal(err)
+		}
+		want("funding_card", 3)
+		if err := advance("funding_card"); !isFenced(err) {
+			t.Fatalf("granted twice: %v, want fenced", err)
+		}
+		want("funding_card", 3)
 	}
 }

@@ -108,40 +108,58 @@ func (s *StateStore) LoadCard(ctx context.Context, cardID string) (engine.CardSn
 	return snap, nil
 }
 
-// LoadTreasury implements engine.StateStore.
+// LoadTreasury implements engine.StateStore. It reads in one snapshot: a
+// funding that commits between two reads would otherwise have its float
+// counted both as available (not yet debited) and as no longer reserved.
 func (s *StateStore) LoadTreasury(ctx context.Context) (engine.TreasurySnapshot, error) {
 	var snap engine.TreasurySnapshot
-	err := s.pool.QueryRow(ctx, `SELECT coalesce(sum(p.amount_minor), 0)::bigint FROM ledger_entries e,
+	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly},
+		func(tx pgx.Tx) error {
+			var err error
+			snap, err = loadTreasury(ctx, tx)
+			return err
+		})
+	return snap, err
+}
+
+func loadTreasury(ctx context.Context, q querier) (engine.TreasurySnapshot, error) {
+	var snap engine.TreasurySnapshot
+	err := q.QueryRow(ctx, `SELECT coalesce(sum(p.amount_minor), 0)::bigint FROM ledger_entries e,
 		unnest(e.accounts, e.amounts) AS p(account, amount_minor) WHERE p.account = $1`,
 		engine.IssuerFloatAccount().String()).Scan(&snap.Float)
 	if err != nil {
 		return snap, fmt.Errorf("load issuer float: %w", err)
 	}
-	snap.Reservations, err = collect(ctx, s.pool, scanReservation, `SELECT `+reservationColumns+`
+	snap.Reservations, err = collect(ctx, q, scanReservation, `SELECT `+reservationColumns+`
 		FROM float_reservations WHERE status IN ('queued','granted') ORDER BY seq`)
 	if err != nil {
 		return snap, fmt.Errorf("load reservations: %w", err)
 	}
-	if err := s.pool.QueryRow(ctx, `SELECT coalesce(max(seq), 0) + 1 FROM float_reservations`).Scan(&snap.NextSeq); err != nil {
+	if err := q.QueryRow(ctx, `SELECT coalesce(max(seq), 0) + 1 FROM float_reservations`).Scan(&snap.NextSeq); err != nil {
 		return snap, fmt.Errorf("load reservation seq: %w", err)
 	}
-	snap.Sweeps, err = collect(ctx, s.pool, scanSweep, `SELECT id, provider, amount_minor, usd_minor, status, reason,
+	snap.Sweeps, err = collect(ctx, q, scanSweep, `SELECT id, provider, amount_minor, usd_minor, status, reason,
 		version, created_at, updated_at FROM sweeps WHERE status NOT IN ('completed','failed') ORDER BY created_at`)
 	if err != nil {
 		return snap, fmt.Errorf("load sweeps: %w", err)
 	}
-	snap.Collections, err = s.CollectionBalances(ctx)
+	snap.Collections, err = collectionBalances(ctx, q)
 	return snap, err
 }
 
 // CollectionBalances returns the ledger balance of each momo provider
 // account, by provider name, in XOF minor units.
 func (s *StateStore) CollectionBalances(ctx context.Context) (map[string]int64, error) {
-	rows, err := s.pool.Query(ctx, `SELECT substr(p.account, 6), sum(p.amount_minor)::bigint FROM ledger_entries e,
+	return collectionBalances(ctx, s.pool)
+}
+
+func collectionBalances(ctx context.Context, q querier) (map[string]int64, error) {
+	rows, err := q.Query(ctx, `SELECT substr(p.account, 6), sum(p.amount_minor)::bigint FROM ledger_entries e,
 		unnest(e.accounts, e.amounts) AS p(account, amount_minor) WHERE p.account LIKE 'momo:%' GROUP BY 1`)
 	if err != nil {
 		return nil, fmt.Errorf("collection balances: %w", err)
 	}
+	defer rows.Close()
 	out := map[string]int64{}
 	for rows.Next() {
 		var name string
@@ -225,8 +243,14 @@ func (s *StateStore) DuePayments(ctx context.Context, now time.Time, limit int) 
 	return ps, nil
 }
 
-func collect[T any](ctx context.Context, pool *pgxpool.Pool, scan func(pgx.Row) (T, error), sql string, args ...any) ([]T, error) {
-	rows, err := pool.Query(ctx, sql, args...)
+// querier is what reads need: a pool, or a transaction for one snapshot.
+type querier interface {
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+func collect[T any](ctx context.Context, q querier, scan func(pgx.Row) (T, error), sql string, args ...any) ([]T, error) {
+	rows, err := q.Query(ctx, sql, args...)
 	if err != nil {
 		return nil, err
 	}
