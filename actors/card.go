@@ -38,9 +38,10 @@ type cardActor struct {
 	stash   []heldMessage
 	waiters []freezeWaiter
 
-	failures   int       // consecutive changes that did not commit
-	lastActive time.Time // last message other than an idle check
-	idleArmed  bool      // an idle check is scheduled
+	failures   int            // consecutive changes that did not commit
+	refusals   map[string]int // credit-backs refused by the issuer, by withdrawal, since activation
+	lastActive time.Time      // last message other than an idle check
+	idleArmed  bool           // an idle check is scheduled
 }
 
 type freezeWaiter struct {
@@ -981,12 +982,23 @@ func (a *cardActor) onCreditBack(ctx actor.Context, w *engine.WithdrawalRecord, 
 			a.d.treasurySend(&floatTaken{amount: w.CardAmount})
 		})
 	case engine.OutcomeFailed:
+		// A refusal recorded nothing at the issuer, and the money must go
+		// back to the card: ask again under the same reference, after a
+		// pause. Ops are told once the issuer keeps refusing.
+		if a.refusals == nil {
+			a.refusals = map[string]int{}
+		}
+		a.refusals[w.ID]++
+		a.resendLater(m.ref)
+		if a.refusals[w.ID] < creditBackAlertAfter || w.ManualReview {
+			return
+		}
 		nw := *w
 		nw.ManualReview = true
 		nw.Version++
 		nw.UpdatedAt = now
 		a.persistWithdrawal(ctx, w, nw, engine.Change{Withdrawals: []engine.WithdrawalRecord{nw},
-			Outbox: a.opsAlert("creditback:"+w.ID, fmt.Sprintf("credit back of withdrawal %s refused by the issuer (%s): manual review", w.ID, m.result.Reason))},
+			Outbox: a.opsAlert("creditback:"+w.ID, fmt.Sprintf("credit back of withdrawal %s refused %d times by the issuer (%s): manual review; still retrying", w.ID, a.refusals[w.ID], m.result.Reason))},
 			func() { a.d.obs.ManualReview(1) })
 	default:
 		a.retryLater(m.ref)
@@ -1222,6 +1234,17 @@ func (a *cardActor) onIssuer(ctx actor.Context, m *issuerResult) {
 func (a *cardActor) retryLater(ref string) {
 	a.calls[ref] = true
 	a.d.after(a.d.cfg.IssuerRetry, func() { a.d.registry.Send(a.id, &retryIssuer{ref: ref}) })
+}
+
+// creditBackAlertAfter is how many refusals of one credit-back put its
+// withdrawal under manual review.
+const creditBackAlertAfter = 3
+
+// resendLater makes an issuer call again under its own reference, after a
+// pause: for a refusal, which recorded nothing.
+func (a *cardActor) resendLater(ref string) {
+	a.calls[ref] = true
+	a.d.after(a.d.cfg.IssuerRetry, func() { a.d.registry.Send(a.id, &resendIssuer{ref: ref}) })
 }
 
 func (a *cardActor) resolveIssuer(ref string) {

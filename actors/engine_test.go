@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -314,5 +316,45 @@ func TestDefect3_NoFundingStuckAfterAnError(t *testing.T) {
 	w.eventually("crash", 10*time.Second, w.eng.Crashed)
 	w.start(nil)
 	w.eventually("funded after restart", 20*time.Second, func() bool { return f.ID != "" && w.fundingStatus(f.ID) == "succeeded" })
+	w.checkLedger()
+}
+
+// A credit-back the issuer refuses is asked again under the same reference
+// until the money is back on the card; after a few refusals the withdrawal
+// goes to manual review, and the retries go on (defect 9: nothing
+// stranded).
+func TestDefect9_RefusedCreditBackIsRetried(t *testing.T) {
+	w := newWorld(t, 100)
+	card, f := w.issue("u1", 1000, engine.OperatorMoov, moovPhone)
+	w.eventually("funded", 20*time.Second, func() bool { return w.fundingStatus(f.ID) == "succeeded" })
+	var refusals atomic.Int64
+	w.momo.SetScript(func(op, ref string) inproc.Fault {
+		if op == "payout" {
+			return inproc.Fail
+		}
+		return inproc.Normal
+	})
+	w.issuer.SetScript(func(op, ref string) inproc.Fault {
+		if op == "fund" && strings.HasSuffix(ref, ".creditback") && refusals.Add(1) <= 4 {
+			return inproc.Fail
+		}
+		return inproc.Normal
+	})
+	wd, err := w.eng.Withdraw(context.Background(), actors.Withdraw{WithdrawalID: w.id("wdr"), CardID: card.ID, UserID: "u1",
+		Quote: quote(400), Phone: moovPhone, Operator: engine.OperatorMoov})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.eventually("withdrawal failed", 20*time.Second, func() bool { return w.withdrawalStatus(wd.ID) == "failed" })
+	if got := refusals.Load(); got != 5 {
+		t.Errorf("%d credit-back calls, want 4 refused and 1 accepted", got)
+	}
+	var review bool
+	if err := w.pool.QueryRow(context.Background(), `SELECT manual_review FROM withdrawals WHERE id = $1`, wd.ID).Scan(&review); err != nil || !review {
+		t.Errorf("manual review %v (%v), want true after repeated refusals", review, err)
+	}
+	if _, balance, held := w.cardRow(card.ID); balance != 1000 || held != 0 {
+		t.Fatalf("balance %d held %d, want 1000 and 0: money stranded", balance, held)
+	}
 	w.checkLedger()
 }

@@ -296,3 +296,29 @@ func (w *apiWorld) close(keepLog bool) {
 		_ = os.RemoveAll(w.tmp)
 	}
 }
+
+// apiRun is what every HTTP scenario holds: its world, its stages, and
+// where its measured window starts. It implements Scenario's Pool and
+// Watched for them.
+type apiRun struct {
+	w            *apiWorld
+	st           stages
+	window       time.Time
+	metricsFirst metricsSnapshot
+}
+
+// Pool implements Scenario.
+func (r *apiRun) Pool() *pgxpool.Pool { return r.w.pool }
+
+// Watchers implements Watched.
+func (r *apiRun) Watchers() []*ProcWatcher { return r.w.watchers() }
+
+// SelfName implements Watched.
+func (r *apiRun) SelfName() string { return "kashbench (load generator + simulator)" }
+
+// open starts the measured window.
+func (r *apiRun) open() {
+	r.window = time.Now()
+	r.st.reset(r.window)
+	r.metricsFirst = r.w.scrape()
+}

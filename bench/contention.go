@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 func init() {
@@ -31,15 +30,11 @@ const (
 // per-card in-flight bound of 256 (KASH_MAX_IN_FLIGHT_PER_CARD) instead of
 // 4, so that the engine, not the gateway's admission control, decides.
 type Contention struct {
-	opts  Options
-	w     *apiWorld
-	st    stages
-	facts []Fact
-	ops   int
-
-	window       time.Time
-	metricsFirst metricsSnapshot
-	passed       bool
+	apiRun
+	opts   Options
+	facts  []Fact
+	ops    int
+	passed bool
 }
 
 // NewContention returns the contention scenario.
@@ -76,24 +71,13 @@ func (c *Contention) Setup(ctx context.Context, env Env) error {
 // Capacity implements Scenario: the demand is fixed.
 func (c *Contention) Capacity() int { return c.ops }
 
-// Pool implements Scenario.
-func (c *Contention) Pool() *pgxpool.Pool { return c.w.pool }
-
-// Watchers implements Watched.
-func (c *Contention) Watchers() []*ProcWatcher { return c.w.watchers() }
-
-// SelfName implements Watched.
-func (c *Contention) SelfName() string { return "kashbench (load generator + simulator)" }
-
 // ShapeLoad implements LoadShaper: the run lasts until the demand is
 // offered, whatever --duration says.
 func (c *Contention) ShapeLoad(l *Load) { l.Duration = max(l.Duration, 10*time.Minute) }
 
 // Measure implements Scenario.
 func (c *Contention) Measure() {
-	c.window = time.Now()
-	c.st.reset(c.window)
-	c.metricsFirst = c.w.scrape()
+	c.open()
 }
 
 // Op implements Scenario: a withdrawal or a spend of one unit on card i

@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"strconv"
 	"time"
-
-	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 func init() {
@@ -40,17 +38,13 @@ const (
 // ?wait= long polls: "accepted" is POST → 202 and "completed" is POST →
 // final status, both from the intended send time.
 type E2E struct {
+	apiRun
 	opts  Options
-	w     *apiWorld
 	mix   mix
-	st    stages
 	facts []Fact
 	// chaos, when set, injects provider faults and kills kashd mid-run.
-	chaos *chaosPlan
-
-	window       time.Time
-	metricsFirst metricsSnapshot
-	passed       bool
+	chaos  *chaosPlan
+	passed bool
 }
 
 // NewE2E returns the e2e scenario.
@@ -108,15 +102,6 @@ func worldSize(o Options, cards, perUser int) (users, cardsPerUser int) {
 // Capacity implements Scenario: no limit.
 func (e *E2E) Capacity() int { return 0 }
 
-// Pool implements Scenario.
-func (e *E2E) Pool() *pgxpool.Pool { return e.w.pool }
-
-// Watchers implements Watched.
-func (e *E2E) Watchers() []*ProcWatcher { return e.w.watchers() }
-
-// SelfName implements Watched.
-func (e *E2E) SelfName() string { return "kashbench (load generator + simulator)" }
-
 // ShapeLoad implements LoadShaper: chaos's sagas may wait out provider
 // timeouts and restarts.
 func (e *E2E) ShapeLoad(l *Load) {
@@ -127,9 +112,7 @@ func (e *E2E) ShapeLoad(l *Load) {
 
 // Measure implements Scenario.
 func (e *E2E) Measure() {
-	e.window = time.Now()
-	e.st.reset(e.window)
-	e.metricsFirst = e.w.scrape()
+	e.open()
 	e.w.startSampler()
 	if e.chaos != nil {
 		e.chaos.begin(e.w)

@@ -7,8 +7,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
-
 	"kash/bench/apiclient"
 	"kash/engine"
 )
@@ -43,15 +41,11 @@ const (
 // /sim/issuer/float) and sweeps collections to it (POST
 // /v1/admin/treasury/sweeps); the queue must drain in FIFO order.
 type Starved struct {
+	apiRun
 	opts    Options
-	w       *apiWorld
-	st      stages
 	facts   []Fact
 	drainer *drainer
-
-	window       time.Time
-	metricsFirst metricsSnapshot
-	passed       bool
+	passed  bool
 }
 
 // NewStarved returns the starved scenario.
@@ -82,23 +76,12 @@ func (s *Starved) Setup(ctx context.Context, env Env) error {
 // Capacity implements Scenario.
 func (s *Starved) Capacity() int { return 0 }
 
-// Pool implements Scenario.
-func (s *Starved) Pool() *pgxpool.Pool { return s.w.pool }
-
-// Watchers implements Watched.
-func (s *Starved) Watchers() []*ProcWatcher { return s.w.watchers() }
-
-// SelfName implements Watched.
-func (s *Starved) SelfName() string { return "kashbench (load generator + simulator)" }
-
 // ShapeLoad implements LoadShaper: queued fundings wait for the drainer.
 func (s *Starved) ShapeLoad(l *Load) { l.Drain = max(l.Drain, 3*time.Minute) }
 
 // Measure implements Scenario: the drainer starts with the window.
 func (s *Starved) Measure() {
-	s.window = time.Now()
-	s.st.reset(s.window)
-	s.metricsFirst = s.w.scrape()
+	s.open()
 	s.w.startSampler()
 	s.drainer = startDrainer(s.w)
 }
