@@ -38,10 +38,9 @@ type cardActor struct {
 	stash   []heldMessage
 	waiters []freezeWaiter
 
-	failures   int            // consecutive changes that did not commit
-	refusals   map[string]int // credit-backs refused by the issuer, by withdrawal, since activation
-	lastActive time.Time      // last message other than an idle check
-	idleArmed  bool           // an idle check is scheduled
+	failures   int       // consecutive changes that did not commit
+	lastActive time.Time // last message other than an idle check
+	idleArmed  bool      // an idle check is scheduled
 }
 
 type freezeWaiter struct {
@@ -954,13 +953,14 @@ func (a *cardActor) onPayout(ctx actor.Context, p engine.PaymentRecord) {
 }
 
 func (a *cardActor) callCreditBack(w *engine.WithdrawalRecord) {
-	a.callIssuer(issuerCall{kind: issuerFund, ref: creditBackRef(w.ID), op: engine.CardOperation{
-		Ref: creditBackRef(w.ID), IssuerCardID: a.card.IssuerCardID, Amount: engine.NewMoney(w.CardAmount, engine.USD)}})
+	ref := creditBackRef(w.ID, w.CreditBackAttempt)
+	a.callIssuer(issuerCall{kind: issuerFund, ref: ref, op: engine.CardOperation{
+		Ref: ref, IssuerCardID: a.card.IssuerCardID, Amount: engine.NewMoney(w.CardAmount, engine.USD)}})
 }
 
 func (a *cardActor) onCreditBack(ctx actor.Context, w *engine.WithdrawalRecord, m *issuerResult) {
-	if w.Status != statusCardDebited {
-		return
+	if w.Status != statusCardDebited || m.ref != creditBackRef(w.ID, w.CreditBackAttempt) {
+		return // settled, or an earlier attempt's answer
 	}
 	now := a.now()
 	switch m.result.Outcome {
@@ -982,28 +982,38 @@ func (a *cardActor) onCreditBack(ctx actor.Context, w *engine.WithdrawalRecord, 
 			a.d.treasurySend(&floatTaken{amount: w.CardAmount})
 		})
 	case engine.OutcomeFailed:
-		// A refusal recorded nothing at the issuer, and the money must go
-		// back to the card: ask again under the same reference, after a
-		// pause. Ops are told once the issuer keeps refusing.
-		if a.refusals == nil {
-			a.refusals = map[string]int{}
-		}
-		a.refusals[w.ID]++
-		a.resendLater(m.ref)
-		if a.refusals[w.ID] < creditBackAlertAfter || w.ManualReview {
-			return
-		}
+		// The issuer refused and keeps that answer under the reference; the
+		// money must still go back to the card. The next attempt gets its
+		// own reference, written before it is sent, after a growing pause.
+		// Ops are told once the issuer keeps refusing.
 		nw := *w
-		nw.ManualReview = true
+		nw.CreditBackAttempt = max(w.CreditBackAttempt, 1) + 1
 		nw.Version++
 		nw.UpdatedAt = now
-		a.persistWithdrawal(ctx, w, nw, engine.Change{Withdrawals: []engine.WithdrawalRecord{nw},
-			Outbox: a.opsAlert("creditback:"+w.ID, fmt.Sprintf("credit back of withdrawal %s refused %d times by the issuer (%s): manual review; still retrying", w.ID, a.refusals[w.ID], m.result.Reason))},
-			func() { a.d.obs.ManualReview(1) })
+		change := engine.Change{Withdrawals: []engine.WithdrawalRecord{nw}}
+		alert := nw.CreditBackAttempt > creditBackAlertAfter && !w.ManualReview
+		if alert {
+			nw.ManualReview = true
+			change.Withdrawals[0] = nw
+			change.Outbox = a.opsAlert("creditback:"+w.ID, fmt.Sprintf("credit back of withdrawal %s refused %d times by the issuer (%s): manual review; still retrying",
+				w.ID, nw.CreditBackAttempt-1, m.result.Reason))
+		}
+		next, delay := creditBackRef(nw.ID, nw.CreditBackAttempt), a.d.cfg.IssuerRetry<<min(nw.CreditBackAttempt-2, 10)
+		a.persistWithdrawal(ctx, w, nw, change, func() {
+			if alert {
+				a.d.obs.ManualReview(1)
+			}
+			a.calls[next] = true
+			a.d.after(delay, func() { a.d.registry.Send(a.id, &resendIssuer{ref: next}) })
+		})
 	default:
 		a.retryLater(m.ref)
 	}
 }
+
+// creditBackAlertAfter is how many refused credit-backs of one withdrawal
+// put it under manual review.
+const creditBackAlertAfter = 3
 
 func (a *cardActor) persistWithdrawal(ctx actor.Context, old *engine.WithdrawalRecord, nw engine.WithdrawalRecord, change engine.Change, then func()) {
 	from := old.Status
@@ -1236,17 +1246,6 @@ func (a *cardActor) retryLater(ref string) {
 	a.d.after(a.d.cfg.IssuerRetry, func() { a.d.registry.Send(a.id, &retryIssuer{ref: ref}) })
 }
 
-// creditBackAlertAfter is how many refusals of one credit-back put its
-// withdrawal under manual review.
-const creditBackAlertAfter = 3
-
-// resendLater makes an issuer call again under its own reference, after a
-// pause: for a refusal, which recorded nothing.
-func (a *cardActor) resendLater(ref string) {
-	a.calls[ref] = true
-	a.d.after(a.d.cfg.IssuerRetry, func() { a.d.registry.Send(a.id, &resendIssuer{ref: ref}) })
-}
-
 func (a *cardActor) resolveIssuer(ref string) {
 	delete(a.calls, ref)
 	a.callIssuer(issuerCall{kind: issuerStatus, ref: ref})
@@ -1299,7 +1298,7 @@ func (a *cardActor) recover(ctx actor.Context) {
 			a.resolveIssuer(debitRef(w.ID))
 		case statusCardDebited:
 			if p := a.payments[payoutRef(w.ID)]; p != nil && p.Status == engine.PaymentFailed {
-				a.resolveIssuer(creditBackRef(w.ID))
+				a.resolveIssuer(creditBackRef(w.ID, w.CreditBackAttempt))
 			}
 		}
 	}
@@ -1348,8 +1347,14 @@ func collectionRef(fundingID string) string { return fundingID + ".collect" }
 func issueRef(fundingID string) string      { return fundingID + "." + refIssue }
 func debitRef(withdrawalID string) string   { return withdrawalID + "." + refDebit }
 func payoutRef(withdrawalID string) string  { return withdrawalID + ".payout" }
-func creditBackRef(withdrawalID string) string {
-	return withdrawalID + "." + refCreditBack
+
+// creditBackRef names a withdrawal's credit-back attempt: the first is
+// <withdrawal>.creditback, the next ones .creditback.2, .creditback.3...
+func creditBackRef(withdrawalID string, attempt int) string {
+	if attempt <= 1 {
+		return withdrawalID + "." + refCreditBack
+	}
+	return fmt.Sprintf("%s.%s.%d", withdrawalID, refCreditBack, attempt)
 }
 func terminateRef(cardID string) string { return cardID + "." + refTerminate }
 func refundRef(fundingID string, attempt int) string {

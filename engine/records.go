@@ -75,9 +75,13 @@ type WithdrawalRecord struct {
 	Purpose       string
 	FailureReason string
 	ManualReview  bool
-	Version       int64
-	CreatedAt     time.Time
-	UpdatedAt     time.Time
+	// CreditBackAttempt numbers the credit-back in flight after a payout
+	// failed for good (0: none yet); each attempt has its own issuer
+	// reference, since the issuer records a refusal under the reference.
+	CreditBackAttempt int
+	Version           int64
+	CreatedAt         time.Time
+	UpdatedAt         time.Time
 }
 
 // Payment kinds.

@@ -53,10 +53,10 @@ var (
 		cols: cols("id text", "card_id text", "user_id text", "status text", "card_amount_minor int8",
 			"momo_amount_minor int8", "fees_minor int8", "earnings_minor int8", "rate numeric", "cost_rate numeric",
 			"phone text", "operator text", "provider text", "purpose text", "failure_reason text",
-			"manual_review bool", "version int8", "created_at timestamptz", "updated_at timestamptz")}
+			"manual_review bool", "creditback_attempt int4", "version int8", "created_at timestamptz", "updated_at timestamptz")}
 	kindWithdrawalUpdate = versioned(&writeKind{name: "withdrawal update", table: "withdrawals",
 		cols: cols("id text", "status text", "provider text", "failure_reason text", "manual_review bool",
-			"version int8", "updated_at timestamptz")})
+			"creditback_attempt int4", "version int8", "updated_at timestamptz")})
 
 	kindPaymentInsert = &writeKind{name: "payment insert", table: "payments", op: opInsert, key: []int{0},
 		pkey: "payments_pkey",
@@ -216,10 +216,10 @@ func withdrawalWrite(w *engine.WithdrawalRecord) rowWrite {
 	if w.Version == 1 {
 		return rowWrite{kindWithdrawalInsert, []any{w.ID, w.CardID, w.UserID, w.Status, w.CardAmount,
 			w.MomoAmount, w.Fees, w.Earnings, w.Rate, w.CostRate, w.Phone, string(w.Operator), w.Provider,
-			w.Purpose, nullString(w.FailureReason), w.ManualReview, w.Version, w.CreatedAt, w.UpdatedAt}}
+			w.Purpose, nullString(w.FailureReason), w.ManualReview, w.CreditBackAttempt, w.Version, w.CreatedAt, w.UpdatedAt}}
 	}
 	return rowWrite{kindWithdrawalUpdate, []any{w.ID, w.Status, w.Provider, nullString(w.FailureReason),
-		w.ManualReview, w.Version, w.UpdatedAt}}
+		w.ManualReview, w.CreditBackAttempt, w.Version, w.UpdatedAt}}
 }
 
 func paymentWrites(p *engine.PaymentRecord) []rowWrite {

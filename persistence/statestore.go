@@ -49,14 +49,14 @@ func scanFunding(row pgx.Row) (engine.FundingRecord, error) {
 
 const withdrawalColumns = `id, card_id, user_id, status, card_amount_minor, momo_amount_minor, fees_minor,
 	earnings_minor, rate, cost_rate, phone, operator, provider, purpose, coalesce(failure_reason,''),
-	manual_review, version, created_at, updated_at`
+	manual_review, creditback_attempt, version, created_at, updated_at`
 
 func scanWithdrawal(row pgx.Row) (engine.WithdrawalRecord, error) {
 	var w engine.WithdrawalRecord
 	var op string
 	err := row.Scan(&w.ID, &w.CardID, &w.UserID, &w.Status, &w.CardAmount, &w.MomoAmount, &w.Fees, &w.Earnings,
 		&w.Rate, &w.CostRate, &w.Phone, &op, &w.Provider, &w.Purpose, &w.FailureReason, &w.ManualReview,
-		&w.Version, &w.CreatedAt, &w.UpdatedAt)
+		&w.CreditBackAttempt, &w.Version, &w.CreatedAt, &w.UpdatedAt)
 	w.Operator = engine.Operator(op)
 	return w, err
 }

@@ -28,7 +28,7 @@ type Fault int
 // Faults a Script may return.
 const (
 	Normal  Fault = iota // do the call
-	Fail                 // refuse it: OutcomeFailed, nothing applied (the issuer records nothing; momo records the failure)
+	Fail                 // refuse it: OutcomeFailed, nothing applied
 	Timeout              // apply it, then lose the answer (unknown outcome)
 	Lost                 // lose the request: nothing applied, unknown outcome
 	Pending              // accept it and leave it pending (momo only)

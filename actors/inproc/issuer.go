@@ -72,9 +72,9 @@ func (is *Issuer) apply(op, ref string, do func() (engine.Result, engine.IssuedC
 	case Lost:
 		return engine.Result{Ref: ref}, engine.IssuedCard{}, ErrTimeout
 	case Fail:
-		// A refusal, as the issuer's API answers one: nothing is recorded
-		// under ref, so the same reference may be sent again.
-		return engine.Result{Outcome: engine.OutcomeFailed, Ref: ref, Reason: "scripted"}, engine.IssuedCard{}, nil
+		r := engine.Result{Outcome: engine.OutcomeFailed, Ref: ref, Reason: "scripted"}
+		is.ops[ref] = &issuerOp{result: r}
+		return r, engine.IssuedCard{}, nil
 	}
 	r, c := do()
 	r.Ref = ref
