@@ -122,6 +122,10 @@ func (w *apiWorld) start(ctx context.Context, env Env) error {
 		"KASH_JWT_SECRET=" + benchJWTSecret, "KASH_WEBHOOK_SECRET=" + benchWebhookSecret, "KASH_SIM_URL=" + simURL,
 		"KASH_TRUST_FORWARDED_FOR=true",
 		fmt.Sprintf("KASH_SIM_ASYNC_DELAY_MS=%d", max(w.cfg.asyncDelay.Milliseconds(), 1))}, w.cfg.env...)
+	if addr := os.Getenv("KASH_PPROF_ADDR"); addr != "" {
+		// Profiling kashd under the bench's load: its pprof server there.
+		kenv = append(kenv, "KASH_PPROF_ADDR="+addr)
+	}
 	w.kashd = NewKashd(bin, kenv, filepath.Join(tmp, "kashd.log"))
 	w.client = apiclient.New("http://"+apiAddr, simURL, benchAdminToken)
 	if w.fast, err = newFastAPI(w.client.API, simURL); err != nil {
