@@ -4,15 +4,15 @@
 //
 //	go test -run '^$' -bench . -benchtime 4s ./bench/sim/
 //
-// Measured on the 2-core dev machine (Go 1.26, shared with other builds, so
-// runs vary; lowest and highest of several runs):
+// Measured on the 2-core dev machine (Go 1.26.8, 2026-11-27; shared with
+// other work, so runs vary):
 //
-//	BenchmarkMoovCollect         20,000-25,000 req/s  (Moov collection, a new transref each)
-//	BenchmarkMTNStatus           19,000-39,000 req/s  (gettransactionstatus of a known transref)
-//	BenchmarkFlutterwaveFund     11,000-28,000 req/s  (card funding, a new reference each)
-//	BenchmarkHandlerMoovCollect 130,000-190,000 req/s (the handler alone, no network: about
-//	                                                  6 µs of CPU per request; over loopback
-//	                                                  the rest is the HTTP stack and the client)
+//	BenchmarkMoovCollect         66,000 req/s  (Moov collection, a new transref each)
+//	BenchmarkMTNStatus           76,000 req/s  (gettransactionstatus of a known transref)
+//	BenchmarkFlutterwaveFund     65,000 req/s  (card funding, a new reference each)
+//	BenchmarkHandlerMoovCollect 454,000 req/s  (the handler alone, no network: about
+//	                                           2.2 µs of CPU per request; over loopback
+//	                                           the rest is the HTTP stack and the client)
 package sim
 
 import (
