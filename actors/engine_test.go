@@ -199,20 +199,7 @@ func TestDefect5_LatePaymentGoesToSuspenseAndIsRefunded(t *testing.T) {
 // final) until it succeeds.
 func TestDefect9_FailedPayoutCreditsTheCardBack(t *testing.T) {
 	w := newWorld(t, 100)
-	card, f := w.issue("u1", 1000, engine.OperatorMoov, moovPhone)
-	w.eventually("funded", 20*time.Second, func() bool { return w.fundingStatus(f.ID) == "succeeded" })
-	w.momo.SetScript(func(op, ref string) inproc.Fault {
-		if op == "payout" {
-			return inproc.Fail
-		}
-		return inproc.Normal
-	})
-	wd, err := w.eng.Withdraw(context.Background(), actors.Withdraw{WithdrawalID: w.id("wdr"), CardID: card.ID, UserID: "u1",
-		Quote: quote(400), Phone: moovPhone, Operator: engine.OperatorMoov})
-	if err != nil {
-		t.Fatal(err)
-	}
-	w.eventually("withdrawal failed", 20*time.Second, func() bool { return w.withdrawalStatus(wd.ID) == "failed" })
+	card, _ := w.failedPayout(nil)
 	if _, balance, held := w.cardRow(card.ID); balance != 1000 || held != 0 {
 		t.Fatalf("balance %d held %d, want 1000 and 0: money stranded", balance, held)
 	}
@@ -326,27 +313,13 @@ func TestDefect3_NoFundingStuckAfterAnError(t *testing.T) {
 // stranded).
 func TestDefect9_RefusedCreditBackIsRetried(t *testing.T) {
 	w := newWorld(t, 100)
-	card, f := w.issue("u1", 1000, engine.OperatorMoov, moovPhone)
-	w.eventually("funded", 20*time.Second, func() bool { return w.fundingStatus(f.ID) == "succeeded" })
 	var refusals atomic.Int64
-	w.momo.SetScript(func(op, ref string) inproc.Fault {
-		if op == "payout" {
-			return inproc.Fail
-		}
-		return inproc.Normal
-	})
-	w.issuer.SetScript(func(op, ref string) inproc.Fault {
+	card, wd := w.failedPayout(func(op, ref string) inproc.Fault {
 		if op == "fund" && strings.Contains(ref, ".creditback") && refusals.Add(1) <= 4 {
 			return inproc.Fail
 		}
 		return inproc.Normal
 	})
-	wd, err := w.eng.Withdraw(context.Background(), actors.Withdraw{WithdrawalID: w.id("wdr"), CardID: card.ID, UserID: "u1",
-		Quote: quote(400), Phone: moovPhone, Operator: engine.OperatorMoov})
-	if err != nil {
-		t.Fatal(err)
-	}
-	w.eventually("withdrawal failed", 20*time.Second, func() bool { return w.withdrawalStatus(wd.ID) == "failed" })
 	if got := refusals.Load(); got != 5 {
 		t.Errorf("%d credit-back calls, want 4 refused and 1 accepted", got)
 	}
@@ -358,4 +331,27 @@ func TestDefect9_RefusedCreditBackIsRetried(t *testing.T) {
 		t.Fatalf("balance %d held %d, want 1000 and 0: money stranded", balance, held)
 	}
 	w.checkLedger()
+}
+
+// failedPayout funds a card with 10.00, then withdraws 4.00 with every
+// payout failing for good, the issuer scripted by issuer, and waits for the
+// withdrawal to fail.
+func (w *world) failedPayout(issuer inproc.Script) (engine.CardRecord, engine.WithdrawalRecord) {
+	w.t.Helper()
+	card, f := w.issue("u1", 1000, engine.OperatorMoov, moovPhone)
+	w.eventually("funded", 20*time.Second, func() bool { return w.fundingStatus(f.ID) == "succeeded" })
+	w.momo.SetScript(func(op, ref string) inproc.Fault {
+		if op == "payout" {
+			return inproc.Fail
+		}
+		return inproc.Normal
+	})
+	w.issuer.SetScript(issuer)
+	wd, err := w.eng.Withdraw(context.Background(), actors.Withdraw{WithdrawalID: w.id("wdr"), CardID: card.ID, UserID: "u1",
+		Quote: quote(400), Phone: moovPhone, Operator: engine.OperatorMoov})
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	w.eventually("withdrawal failed", 20*time.Second, func() bool { return w.withdrawalStatus(wd.ID) == "failed" })
+	return card, wd
 }

@@ -212,7 +212,7 @@ func (t *treasuryActor) reserve(ctx actor.Context, m *reserveFloat) {
 	}
 	t.open[r.FundingID] = r
 	rec := *r
-	t.write(ctx, grantChange(rec, now), func(err error) {
+	t.write(ctx, reservationChange(rec, now), func(err error) {
 		if duplicateOf(err, "float_reservations_pkey") {
 			// This funding asked before, and its reservation ended while we
 			// were not looking (it is not open): tell the card how it ended.
@@ -261,7 +261,7 @@ func (t *treasuryActor) drain(ctx actor.Context) {
 		r.Version++
 		t.reserved += r.Amount
 		rec := *r
-		t.write(ctx, grantChange(rec, now), func(err error) {
+		t.write(ctx, reservationChange(rec, now), func(err error) {
 			if err == nil {
 				t.answer(&rec)
 			}
@@ -269,12 +269,12 @@ func (t *treasuryActor) drain(ctx actor.Context) {
 	}
 }
 
-// grantChange writes a reservation and moves its funding in the same
+// reservationChange writes a reservation and moves its funding in the same
 // transaction: to queued_for_float when it queues, to funding_card when it
 // is granted. The card then only mirrors the step (and, on a grant, calls
 // the issuer at once), so the treasury and the card never race to write
 // the same funding.
-func grantChange(r engine.ReservationRecord, now time.Time) engine.Change {
+func reservationChange(r engine.ReservationRecord, now time.Time) engine.Change {
 	c := engine.Change{Stream: "float:" + r.FundingID, Reservations: []engine.ReservationRecord{r}}
 	switch r.Status {
 	case engine.ReservationGranted:

@@ -13,7 +13,6 @@ import (
 
 	"kash/actors"
 	"kash/actors/inproc"
-	"kash/engine"
 	"kash/persistence"
 )
 
@@ -126,20 +125,10 @@ func (m *Memory) Setup(ctx context.Context, env Env) error {
 	return nil
 }
 
-func (m *Memory) start(ctx context.Context) error {
+func (m *Memory) start(ctx context.Context) (err error) {
 	m.journal = persistence.NewJournal(m.pool, persistence.JournalConfig{})
-	eng, err := actors.Start(ctx, actors.Config{IdleAfter: m.idle}, actors.Deps{
-		Journal: m.journal,
-		Store:   persistence.NewStateStore(m.pool),
-		Momo:    map[string]engine.MomoProvider{benchProvider: inproc.NewMomo(benchProvider)},
-		Issuer:  inproc.NewIssuer(0),
-		Router:  actors.StaticRouter{engine.OperatorMTN: benchProvider, engine.OperatorMoov: benchProvider},
-	})
-	if err != nil {
-		return fmt.Errorf("start engine: %w", err)
-	}
-	m.eng = eng
-	return nil
+	m.eng, err = startInprocEngine(ctx, actors.Config{IdleAfter: m.idle}, m.pool, m.journal, inproc.NewIssuer(0), nil)
+	return err
 }
 
 // Capacity implements Scenario: one activation per active card.

@@ -100,20 +100,27 @@ func worldFacts(w *settleWorld, pool *pgxpool.Pool) []Fact {
 	}
 }
 
-func (s *Settle) start(ctx context.Context) error {
-	eng, err := actors.Start(ctx, actors.Config{}, actors.Deps{
-		Journal:  s.journal,
-		Store:    persistence.NewStateStore(s.pool),
+func (s *Settle) start(ctx context.Context) (err error) {
+	s.eng, err = startInprocEngine(ctx, actors.Config{}, s.pool, s.journal, s.issuer, s.obs)
+	return err
+}
+
+// startInprocEngine starts the engine on pool with in-process providers:
+// one momo account for both operators, and issuer.
+func startInprocEngine(ctx context.Context, cfg actors.Config, pool *pgxpool.Pool, journal *persistence.Journal,
+	issuer *inproc.Issuer, obs actors.Observer) (*actors.Engine, error) {
+	eng, err := actors.Start(ctx, cfg, actors.Deps{
+		Journal:  journal,
+		Store:    persistence.NewStateStore(pool),
 		Momo:     map[string]engine.MomoProvider{benchProvider: inproc.NewMomo(benchProvider)},
-		Issuer:   s.issuer,
+		Issuer:   issuer,
 		Router:   actors.StaticRouter{engine.OperatorMTN: benchProvider, engine.OperatorMoov: benchProvider},
-		Observer: s.obs,
+		Observer: obs,
 	})
 	if err != nil {
-		return fmt.Errorf("start engine: %w", err)
+		return nil, fmt.Errorf("start engine: %w", err)
 	}
-	s.eng = eng
-	return nil
+	return eng, nil
 }
 
 // activate loads every card actor, by resuming a funding it does not have.
